@@ -1,0 +1,201 @@
+"""Build: sources → validated, immutable, published version.
+
+``build()`` loads every source file into its named graph in a fresh on-disk store, validates the
+data with the SHACL shapes, and only then publishes the version (atomic switch of ``current``).
+A refused build deletes its staging directory and leaves the published version untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pyoxigraph as ox
+import rdflib
+
+from cohesio import __version__, versions
+from cohesio.config import CANONICAL_BASE_IRI, Settings
+from cohesio.sources import GROUPS, SourceFile, discover, open_bytes, read_quads, rebase
+from cohesio.validation import Report, UnusableInput, load_data, validate
+
+#: Called with (step name, amount done, total) so the CLI can draw progress bars.
+Progress = Callable[[str, int, int], None]
+
+
+class BuildRefused(Exception):
+    """The data did not validate; nothing was published."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(
+            f"Données invalides : {len(report.violations)} violation(s), rien n'a été publié. / "
+            f"Invalid data: {len(report.violations)} violation(s), nothing was published."
+        )
+        self.report = report
+
+
+@dataclass
+class BuildResult:
+    version: versions.Version
+    report: Report
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.version.manifest["counts"]
+
+
+def _noop(step: str, done: int, total: int) -> None:
+    pass
+
+
+def fingerprint(files: Iterable[Path], base_iri: str, project_dir: Path) -> tuple[str, dict[str, str]]:
+    """A hash of every input (paths, bytes, base IRI): equal inputs give an equal version suffix."""
+    overall = hashlib.sha256(base_iri.encode())
+    per_file: dict[str, str] = {}
+    for path in files:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        rel = path.relative_to(project_dir).as_posix()
+        per_file[rel] = digest
+        overall.update(f"{rel}\0{digest}\n".encode())
+    return overall.hexdigest(), per_file
+
+
+def load_sources(store: ox.Store, sources: list[SourceFile], base_iri: str, progress: Progress = _noop) -> None:
+    """Load each file into its group's graph; the unrebased case takes pyoxigraph's bulk path."""
+    for index, source in enumerate(sources):
+        progress("load", index, len(sources))
+        try:
+            if base_iri == CANONICAL_BASE_IRI:
+                with open_bytes(source.path) as stream:
+                    store.bulk_load(
+                        stream,
+                        format=source.format,
+                        base_iri=source.path.as_uri(),
+                        to_graph=ox.NamedNode(source.group.graph_iri(base_iri)),
+                    )
+            else:
+                store.bulk_extend(read_quads(source, base_iri))
+        except SyntaxError as exc:
+            line = getattr(exc, "lineno", None)
+            raise UnusableInput(source.path, line, str(exc)) from None
+    progress("load", len(sources), len(sources))
+
+
+_NEIGHBOURHOOD = """
+PREFIX igeo: <http://rdf.insee.fr/def/geo#>
+PREFIX coh: <https://w3id.org/cohesio/ontology#>
+PREFIX dct: <http://purl.org/dc/terms/>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+CONSTRUCT { ?r ?p ?o } WHERE {
+  { SELECT DISTINCT ?r WHERE {
+      GRAPH ?g { ?s ?q ?t } FILTER(?g != ?geo && isIRI(?t))
+      GRAPH ?geo { ?t (igeo:subdivisionDe|coh:intercommunality|dct:type|skos:inScheme)* ?r . ?r ?anyp ?anyo }
+  } }
+  GRAPH ?geo { ?r ?p ?o }
+}
+"""
+
+
+def geography_neighbourhood(store: ox.Store, base_iri: str) -> rdflib.Graph:
+    """The part of the official geography the other graphs point at, with its parents.
+
+    Validating 35,000 communes with pyshacl at every build would cost minutes for data that is
+    generated, not edited; the geography is validated in full when it is generated
+    (``cohesio.geography``), and here only where the guide's data touches it, so that dangling
+    links and wrong classes are still caught.
+    """
+    geo = ox.NamedNode(GROUPS[3].graph_iri(base_iri))
+    result = rdflib.Graph()
+    triples = store.query(_NEIGHBOURHOOD, substitutions={ox.Variable("geo"): geo})
+    for triple in triples:
+        s, p, o = (rebase(t, base_iri, CANONICAL_BASE_IRI) for t in (triple.subject, triple.predicate, triple.object))
+        result.add((_to_rdflib(s), _to_rdflib(p), _to_rdflib(o)))
+    return result
+
+
+def _to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Node:
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if term.language:
+        return rdflib.Literal(term.value, lang=term.language)
+    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
+
+
+def build(settings: Settings, progress: Progress = _noop) -> BuildResult:
+    """Build, validate and publish a new version. Raises :class:`BuildRefused` if invalid.
+
+    Also raises :class:`~cohesio.validation.UnusableInput` for a file that does not parse. In both
+    cases the previously published version stays current and untouched.
+    """
+    timings: dict[str, float] = {}
+    project = settings.project_dir
+    sources = discover(project)
+    shapes = sorted(settings.shapes_dir.glob("*.ttl"))
+    digest, per_file = fingerprint([s.path for s in sources] + shapes, settings.base_iri, project)
+
+    started = time.perf_counter()
+    # Parse the edited sources first with rdflib: it reports the file and line of a syntax error,
+    # and the same graph is what SHACL validates.
+    progress("parse", 0, 1)
+    checked = [s.path for s in sources if s.group.validated_in_full]
+    data = load_data(checked)
+    progress("parse", 1, 1)
+    timings["parse"] = time.perf_counter() - started
+
+    store_dir = settings.store_path
+    staged = versions.staging_dir(store_dir)
+    try:
+        started = time.perf_counter()
+        store = ox.Store(str(staged / versions.STORE))
+        load_sources(store, sources, settings.base_iri, progress)
+        timings["load"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        progress("validate", 0, 1)
+        for triple in geography_neighbourhood(store, settings.base_iri):
+            data.add(triple)
+        report = validate(data, shapes_path=shapes[0] if len(shapes) == 1 else settings.shapes_dir)
+        progress("validate", 1, 1)
+        timings["validate"] = time.perf_counter() - started
+        if not report.conforms:
+            raise BuildRefused(report)
+
+        counts = count_graphs(store, settings.base_iri)
+        store.optimize()
+        store.flush()
+        del store
+        now = datetime.now(timezone.utc)
+        version_id = f"{now:%Y%m%dT%H%M%SZ}-{digest[:8]}"
+        manifest = {
+            "version": version_id,
+            "created": now.isoformat(timespec="seconds"),
+            "cohesio": __version__,
+            "base_iri": settings.base_iri,
+            "inputs_sha256": digest,
+            "inputs": per_file,
+            "counts": counts,
+            "warnings": sum(1 for v in report.violations if v.severity != "Violation"),
+        }
+        version = versions.publish(store_dir, staged, version_id, manifest)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    versions.prune(store_dir, settings.keep_versions)
+    return BuildResult(version, report, timings)
+
+
+def count_graphs(store: ox.Store, base_iri: str) -> dict[str, int]:
+    """Triples per named graph, and in all: written into the manifest and printed by the CLI."""
+    counts = {group.name: 0 for group in GROUPS}
+    for solution in store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"):
+        name = solution["g"].value.removeprefix(base_iri + "graph/")
+        counts[name] = int(solution["n"].value)
+    counts["total"] = sum(counts.values())
+    return counts

@@ -1,0 +1,250 @@
+"""The ``cohesio`` command line: a thin shell over the library.
+
+Exit codes (documented in ``docs/cli.md``):
+
+* 0 — success;
+* 1 — the data is invalid (validation failed, build refused);
+* 2 — unusable input or usage (unparsable file, bad option or config);
+* 3 — nothing to work on (no published build yet).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from cohesio import __version__, i18n
+from cohesio.config import ConfigError, Settings, load_settings
+
+EXIT_INVALID = 1
+EXIT_UNUSABLE = 2
+EXIT_NO_BUILD = 3
+
+
+class Context:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cohesio")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="COHESIO_CONFIG",
+    help="TOML config file (default: ./cohesio.toml). / Fichier de configuration TOML.",
+)
+@click.option("--project-dir", type=click.Path(path_type=Path, file_okay=False), help="Directory holding ontology/, data/, shapes/.")
+@click.option("--store-dir", type=click.Path(path_type=Path, file_okay=False), help="Where builds are written (default: var/).")
+@click.option("--lang", type=click.Choice(["fr", "en"]), help="Language of reports and summaries.")
+@click.pass_context
+def main(ctx: click.Context, config_file: Path | None, project_dir: Path | None, store_dir: Path | None, lang: str | None) -> None:
+    """cohesio: publish local social-cohesion initiatives as validated linked open data.
+
+    Settings come from cohesio.toml, COHESIO_* environment variables, then these options.
+    """
+    try:
+        settings = load_settings(config_file, project_dir=project_dir, store_dir=store_dir, lang=lang)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_UNUSABLE)
+    ctx.obj = Context(settings)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.find_object(Context).settings
+
+
+@main.command()
+@click.option("--base-iri", help="Publish under this base IRI instead of the configured one.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.pass_context
+def build(ctx: click.Context, base_iri: str | None, fmt: str, quiet: bool) -> None:
+    """Load, validate and publish a new version of the graph.
+
+    An invalid build is refused with the report (exit 1) and the published version stays as it was.
+    """
+    from cohesio.build import BuildRefused
+    from cohesio.build import build as run_build
+    from cohesio import versions
+    from cohesio.validation import UnusableInput
+
+    settings = _settings(ctx)
+    if base_iri:
+        try:
+            settings = load_settings(None, project_dir=settings.project_dir, store_dir=settings.store_dir,
+                                     lang=settings.lang, base_iri=base_iri, environ={})
+        except ConfigError as exc:
+            _fail(str(exc), EXIT_UNUSABLE)
+    lang = settings.lang
+    show = not quiet and fmt == "text"
+    bars: dict[str, object] = {}
+
+    def progress(step: str, done: int, total: int) -> None:
+        if not show:
+            return
+        bar = bars.get(step)
+        if bar is None:
+            bar = click.progressbar(length=total, label=i18n.t(f"build.step.{step}", lang), file=sys.stderr)
+            bar.__enter__()
+            bars[step] = bar
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    try:
+        result = run_build(settings, progress)
+    except UnusableInput as exc:
+        _fail(_unusable(exc), EXIT_UNUSABLE)
+    except BuildRefused as refused:
+        try:
+            current = versions.current(settings.store_path).id
+        except versions.NoBuildError:
+            current = i18n.t("build.none_published", lang)
+        if fmt == "json":
+            click.echo(json.dumps({"published": False, "current": current, "report": refused.report.to_json(lang)},
+                                  ensure_ascii=False, indent=2))
+        else:
+            click.echo(refused.report.to_text(lang))
+            click.echo(i18n.t("build.refused", lang, current=current), err=True)
+        sys.exit(EXIT_INVALID)
+
+    counts = result.counts
+    if fmt == "json":
+        click.echo(json.dumps({"published": True, "version": result.version.id, "path": str(result.version.path),
+                               "counts": counts, "timings": result.timings}, ensure_ascii=False, indent=2))
+        return
+    click.echo(i18n.t("build.published", lang, version=result.version.id, total=counts["total"]))
+    click.echo(i18n.t("summary.graphs", lang) + ":")
+    for name, n in counts.items():
+        if name != "total":
+            click.echo(f"  {name:<12} {n:>9}")
+    warnings = result.version.manifest.get("warnings", 0)
+    if warnings:
+        click.echo(i18n.t("summary.warnings", lang, n=warnings))
+    click.echo(i18n.t("summary.timings", lang) + ": " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()))
+    _print_stats(settings, lang, short=True)
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, exists=True, dir_okay=True))
+@click.option("--standalone", is_flag=True, help="Validate FILES alone, without the project's data as context.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def validate(ctx: click.Context, files: tuple[Path, ...], standalone: bool, fmt: str) -> None:
+    """Check RDF files against the SHACL shapes (default: the project's own sources).
+
+    FILES are checked together with the project's data, so they may refer to its themes,
+    practices and territories; --standalone checks them alone. Exit 0 valid, 1 invalid,
+    2 unusable input (the file, line and parser message are printed).
+    """
+    from cohesio.sources import discover, is_rdf_file
+    from cohesio.validation import UnusableInput, load_data
+    from cohesio.validation import validate as run_validate
+
+    settings = _settings(ctx)
+    lang = settings.lang
+    paths: list[Path] = []
+    for item in files:
+        if item.is_dir():
+            found = sorted(p for p in item.rglob("*") if is_rdf_file(p))
+            if not found:
+                _fail(i18n.both("no_files", path=item), EXIT_UNUSABLE)
+            paths.extend(found)
+        else:
+            paths.append(item)
+    if not files or not standalone:
+        paths = [s.path for s in discover(settings.project_dir) if s.group.validated_in_full] + paths
+    try:
+        data = load_data(paths)
+    except UnusableInput as exc:
+        _fail(_unusable(exc), EXIT_UNUSABLE)
+    report = run_validate(data, shapes_path=_shapes_file(settings))
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(lang), ensure_ascii=False, indent=2))
+    elif report.conforms:
+        click.echo(i18n.t("validate.ok", lang, n=len(data)))
+        if report.violations:
+            click.echo(report.to_text(lang))
+    else:
+        click.echo(report.to_text(lang))
+    sys.exit(0 if report.conforms else EXIT_INVALID)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def stats(ctx: click.Context, fmt: str) -> None:
+    """Counts of the published version: per class, per theme, per département."""
+    settings = _settings(ctx)
+    if fmt == "json":
+        from cohesio import stats as stats_mod
+
+        store = _open_current(settings)
+        click.echo(json.dumps(stats_mod.compute(store, settings.lang).to_json(), ensure_ascii=False, indent=2))
+        return
+    _print_stats(settings, settings.lang, short=False)
+
+
+def _open_current(settings: Settings):
+    from cohesio import versions
+
+    try:
+        return versions.current(settings.store_path).open_store()
+    except versions.NoBuildError as exc:
+        _fail(str(exc), EXIT_NO_BUILD)
+
+
+def _print_stats(settings: Settings, lang: str, short: bool) -> None:
+    from cohesio import stats as stats_mod
+    from cohesio.namespaces import shorten
+
+    result = stats_mod.compute(_open_current(settings), lang)
+    classes = [r for r in result.classes if not short or "cohesio" in r.iri or "geo#" in r.iri or "org#" in r.iri]
+    for title, rows in (("summary.classes", classes), ("summary.themes", result.themes),
+                        ("summary.departements", result.departements)):
+        click.echo(i18n.t(title, lang) + ":")
+        for row in rows:
+            label = shorten(row.label) if title == "summary.classes" else row.label
+            click.echo(f"  {row.count:>7}  {label}")
+
+
+def _shapes_file(settings: Settings) -> Path:
+    return settings.shapes_dir / "cohesio.shapes.ttl"
+
+
+def _unusable(exc: Exception) -> str:
+    file = getattr(exc, "file", "?")
+    line = getattr(exc, "line", None)
+    return i18n.both("unusable", file=file, line=f":{line}" if line else "", message=getattr(exc, "message", str(exc)))
+
+
+@main.command()
+@click.option("--source", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("node_modules/@etalab/decoupage-administratif"), show_default=True,
+              help="The installed npm package @etalab/decoupage-administratif.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("data/geography/cog.nt.gz"),
+              show_default=True)
+@click.pass_context
+def geography(ctx: click.Context, source: Path, out: Path) -> None:
+    """Regenerate the official geography of France (reference data) from the npm package."""
+    from cohesio import geography as geo
+
+    settings = _settings(ctx)
+    source, out = settings.resolve(source), settings.resolve(out)
+    if not (source / "data" / "communes.json").is_file():
+        _fail(
+            f"Paquet introuvable : {source} (lancez « npm ci »). / Package not found: {source} (run 'npm ci').",
+            EXIT_UNUSABLE,
+        )
+    stats_ = geo.generate(source, out)
+    click.echo(str(stats_))

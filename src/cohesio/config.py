@@ -1,0 +1,139 @@
+"""One settings object for the whole of cohesio.
+
+Settings come, in increasing order of precedence, from the defaults below, a TOML config file
+(``cohesio.toml`` in the working directory, or the file named by ``--config`` /
+``COHESIO_CONFIG``), environment variables ``COHESIO_<NAME>``, and command-line flags. Keeping
+them in one frozen dataclass means the CLI, the build and the web app can never disagree about
+where the store lives or which base IRI is published.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+#: The base under which the files in git are written; a deployment may publish under another.
+CANONICAL_BASE_IRI = "https://w3id.org/cohesio/"
+
+CONFIG_FILE_NAME = "cohesio.toml"
+ENV_PREFIX = "COHESIO_"
+
+
+class ConfigError(Exception):
+    """A setting has an unusable value; the message names it, in French and English."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting cohesio reads. Paths are resolved against the project directory."""
+
+    #: Directory holding ontology/, data/, shapes/ and queries/.
+    project_dir: Path = field(default_factory=Path.cwd)
+    #: Where builds are written: ``<store_dir>/versions/<id>`` and the ``current`` pointer.
+    store_dir: Path = Path("var")
+    #: The base IRI the published graph uses.
+    base_iri: str = CANONICAL_BASE_IRI
+    #: Language of messages and reports when none is asked for ("fr" or "en").
+    lang: str = "en"
+    #: Host and port ``cohesio serve`` listens on.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: How many old builds to keep next to the current one, for rollback.
+    keep_versions: int = 3
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else self.project_dir / path
+
+    @property
+    def store_path(self) -> Path:
+        return self.resolve(self.store_dir)
+
+    @property
+    def shapes_dir(self) -> Path:
+        return self.project_dir / "shapes"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a raw value (string from the environment, or TOML value) into the field's type."""
+    kind = _FIELDS[name].type
+    try:
+        if kind == "int":
+            return int(value)
+        if kind == "Path":
+            return Path(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"Réglage « {name} » invalide : {value!r} n'est pas un entier. / "
+            f"Setting '{name}' is invalid: {value!r} is not an integer."
+        ) from None
+    return str(value)
+
+
+def _validate(settings: Settings) -> Settings:
+    if not settings.base_iri.startswith(("http://", "https://")) or not settings.base_iri.endswith("/"):
+        raise ConfigError(
+            f"base_iri doit être une IRI http(s) terminée par « / » : {settings.base_iri!r}. / "
+            f"base_iri must be an http(s) IRI ending in '/': {settings.base_iri!r}."
+        )
+    if settings.lang not in ("fr", "en"):
+        raise ConfigError(
+            f"lang doit valoir « fr » ou « en » : {settings.lang!r}. / lang must be 'fr' or 'en': {settings.lang!r}."
+        )
+    if not 0 < settings.port < 65536:
+        raise ConfigError(f"port hors limites : {settings.port}. / port out of range: {settings.port}.")
+    return settings
+
+
+def load_settings(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Read the config file and the environment, then apply ``overrides`` (CLI flags).
+
+    ``None`` overrides are ignored so that click options left unset do not mask the file.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+
+    explicit = config_file or (Path(environ[ENV_PREFIX + "CONFIG"]) if ENV_PREFIX + "CONFIG" in environ else None)
+    path = explicit or Path.cwd() / CONFIG_FILE_NAME
+    if explicit is not None and not path.is_file():
+        raise ConfigError(
+            f"Fichier de configuration introuvable : {path}. / Config file not found: {path}."
+        )
+    if path.is_file():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"Fichier de configuration illisible {path} : {exc}. / Unreadable config file {path}: {exc}."
+            ) from None
+        table = raw.get("cohesio", raw)
+        for key, value in table.items():
+            if key not in _FIELDS:
+                raise ConfigError(
+                    f"Réglage inconnu « {key} » dans {path}. / Unknown setting '{key}' in {path}."
+                )
+            values[key] = _coerce(key, value)
+        if "project_dir" not in values:
+            values["project_dir"] = path.parent
+
+    for name in _FIELDS:
+        env_name = ENV_PREFIX + name.upper()
+        if env_name in environ:
+            values[name] = _coerce(name, environ[env_name])
+
+    for name, value in overrides.items():
+        if value is not None:
+            values[name] = _coerce(name, value)
+
+    settings = Settings(**values)
+    return _validate(dataclasses.replace(settings, project_dir=settings.project_dir.resolve()))
