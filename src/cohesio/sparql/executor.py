@@ -1,0 +1,228 @@
+"""Run SPARQL queries in worker processes that can be killed, so every query has a real time bound.
+
+pyoxigraph's ``Store.query`` has no timeout and a Python signal cannot interrupt it (it only fires
+when the query ends), so a bound that really stops the work must kill the process doing it. Each
+worker holds the read-only store of the published version, evaluates one query at a time and sends
+back serialised bytes, so the only cost of the process boundary is one copy of the answer.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from cohesio.sparql import formats
+
+
+@dataclass(frozen=True)
+class Job:
+    """One query to run. Graph lists follow the SPARQL protocol's dataset parameters."""
+
+    query: str
+    format: str  # a name of cohesio.sparql.formats.BY_NAME
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    substitutions: tuple[tuple[str, str], ...] = ()  # (variable, N-Triples term)
+    union_default_graph: bool = True
+    max_rows: int = 10_000
+    prefixes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    body: bytes
+    form: str
+    format: str
+    rows: int
+    truncated: bool
+    seconds: float = 0.0
+
+
+class QueryError(Exception):
+    """The engine refused the query (syntax error, bad IRI…): a client error."""
+
+
+class QueryTimeout(Exception):
+    """The query ran past its time bound and its worker was killed."""
+
+
+class PoolClosed(Exception):
+    pass
+
+
+# ------------------------------------------------------------------ inside the worker
+
+
+def _parse_term(text: str):
+    """A single N-Triples term, as the API's bound parameters are passed."""
+    quad = next(ox.parse(f"<urn:s> <urn:p> {text} .", format=ox.RdfFormat.N_TRIPLES))
+    return quad.object
+
+
+def evaluate(store: ox.Store, job: Job) -> Outcome:
+    """Evaluate one job against an open store. Used in workers, and directly by tests."""
+    started = time.perf_counter()
+    kwargs: dict = {}
+    if job.default_graphs:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+    elif job.union_default_graph:
+        kwargs["use_default_graph_as_union"] = True
+    if job.named_graphs:
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+    if job.substitutions:
+        kwargs["substitutions"] = {ox.Variable(v): _parse_term(t) for v, t in job.substitutions}
+    try:
+        result = store.query(job.query, **kwargs)
+    except SyntaxError as exc:
+        raise QueryError(str(exc)) from None
+    fmt = formats.BY_NAME[job.format]
+    if isinstance(result, ox.QueryBoolean):
+        if fmt.kind != "solutions":
+            fmt = formats.SOLUTION_FORMATS[0]
+        body = formats.write_solutions(fmt, [], [], boolean=bool(result))
+        return Outcome(body, "ASK", fmt.name, 1, False, time.perf_counter() - started)
+    if isinstance(result, ox.QuerySolutions):
+        variables = [v.value for v in result.variables]
+        solutions, truncated = formats.capped(iter(result), job.max_rows)
+        rows = [[s[v] for v in variables] for s in solutions]
+        if fmt.kind != "solutions":
+            fmt = formats.SOLUTION_FORMATS[0]
+        body = formats.write_solutions(fmt, variables, rows)
+        return Outcome(body, "SELECT", fmt.name, len(rows), truncated, time.perf_counter() - started)
+    triples, truncated = formats.capped(iter(result), job.max_rows)
+    if fmt.kind != "graph":
+        fmt = formats.GRAPH_FORMATS[0]
+    body = formats.write_graph(fmt, triples, dict(job.prefixes))
+    return Outcome(body, "CONSTRUCT", fmt.name, len(triples), truncated, time.perf_counter() - started)
+
+
+def _worker_main(store_path: str, conn: Connection) -> None:
+    store = ox.Store.read_only(store_path)
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        try:
+            conn.send(("ok", evaluate(store, job)))
+        except QueryError as exc:
+            conn.send(("query-error", str(exc)))
+        except Exception as exc:  # an engine failure must not kill the worker silently
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+# ------------------------------------------------------------------ in the server
+
+
+@dataclass
+class _Worker:
+    process: mp.process.BaseProcess
+    conn: Connection
+    store_path: str
+    jobs: int = field(default=0)
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+
+
+class QueryPool:
+    """A fixed number of worker processes over one published store.
+
+    ``run`` borrows an idle worker (waiting if all are busy), sends the job and waits at most
+    ``timeout`` seconds; on timeout the worker is killed, a fresh one takes its place, and
+    :class:`QueryTimeout` is raised. Other requests keep being served by the other workers.
+    """
+
+    def __init__(self, store_path: Path | str, size: int = 2, timeout: float = 30.0) -> None:
+        self._ctx = mp.get_context("spawn")  # no fork after threads: gunicorn and Flask use them
+        self._store_path = str(store_path)
+        self.timeout = timeout
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._lock = threading.Lock()
+        self._all: list[_Worker] = []
+        self._closed = False
+        for _ in range(size):
+            self._idle.put(self._spawn())
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=_worker_main, args=(self._store_path, child), daemon=True,
+                                    name="cohesio-query")
+        process.start()
+        child.close()
+        worker = _Worker(process, parent, self._store_path)
+        with self._lock:
+            self._all.append(worker)
+        return worker
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+
+    def switch(self, store_path: Path | str) -> None:
+        """Serve another published version: idle workers are replaced now, busy ones when done."""
+        self._store_path = str(store_path)
+
+    @property
+    def store_path(self) -> str:
+        return self._store_path
+
+    def run(self, job: Job, timeout: float | None = None) -> Outcome:
+        if self._closed:
+            raise PoolClosed()
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        try:
+            worker = self._idle.get(timeout=limit)
+        except queue.Empty:
+            raise QueryTimeout() from None
+        if worker.store_path != self._store_path or not worker.process.is_alive():
+            self._retire(worker)
+            worker = self._spawn()
+        try:
+            worker.conn.send(job)
+            if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+                self._retire(worker)
+                worker = self._spawn()
+                raise QueryTimeout()
+            status, payload = worker.conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            self._retire(worker)
+            worker = self._spawn()
+            raise QueryError("Le processus de requête s'est arrêté. / The query process stopped.") from None
+        finally:
+            if not self._closed:
+                self._idle.put(worker)
+            else:
+                self._retire(worker)
+        if status == "ok":
+            return payload
+        if status == "query-error":
+            raise QueryError(payload)
+        raise RuntimeError(payload)
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            workers = list(self._all)
+        for worker in workers:
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+            worker.kill()
+        self._all.clear()

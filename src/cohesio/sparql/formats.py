@@ -1,0 +1,164 @@
+"""Result formats of the SPARQL endpoint, and their serialisation with a row cap.
+
+Solutions are written by cohesio itself (JSON, XML, CSV, TSV) because a capped result must stop
+after N rows, and pyoxigraph's ``QuerySolutions.serialize`` can only write a whole result. Graphs
+(CONSTRUCT, DESCRIBE) go through pyoxigraph's serialisers, which accept any list of triples.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str  # the value of the ``format`` parameter
+    media_type: str
+    extension: str
+    kind: str  # "solutions" (SELECT, ASK) or "graph" (CONSTRUCT, DESCRIBE)
+    rdf_format: ox.RdfFormat | None = None
+
+    @property
+    def content_type(self) -> str:
+        return f"{self.media_type}; charset=utf-8"
+
+
+SOLUTION_FORMATS: tuple[Format, ...] = (
+    Format("json", "application/sparql-results+json", "srj", "solutions"),
+    Format("xml", "application/sparql-results+xml", "srx", "solutions"),
+    Format("csv", "text/csv", "csv", "solutions"),
+    Format("tsv", "text/tab-separated-values", "tsv", "solutions"),
+)
+GRAPH_FORMATS: tuple[Format, ...] = (
+    Format("turtle", "text/turtle", "ttl", "graph", ox.RdfFormat.TURTLE),
+    Format("ntriples", "application/n-triples", "nt", "graph", ox.RdfFormat.N_TRIPLES),
+    Format("rdfxml", "application/rdf+xml", "rdf", "graph", ox.RdfFormat.RDF_XML),
+    Format("jsonld", "application/ld+json", "jsonld", "graph", ox.RdfFormat.JSON_LD),
+)
+#: Also understood in Accept headers, mapped to a format above.
+ALIASES: dict[str, str] = {
+    "application/json": "json",
+    "text/xml": "xml",
+    "application/xml": "xml",
+    "application/x-turtle": "turtle",
+    "text/plain": "ntriples",
+    "application/json+ld": "jsonld",
+}
+BY_NAME: dict[str, Format] = {f.name: f for f in SOLUTION_FORMATS + GRAPH_FORMATS}
+BY_MEDIA: dict[str, Format] = {f.media_type: f for f in SOLUTION_FORMATS + GRAPH_FORMATS}
+
+
+def formats_for(form: str) -> tuple[Format, ...]:
+    return GRAPH_FORMATS if form in ("CONSTRUCT", "DESCRIBE") else SOLUTION_FORMATS
+
+
+# ------------------------------------------------------------------ solutions
+
+
+def _term_json(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> dict:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Triple):
+        return {"type": "triple", "value": {"subject": _term_json(term.subject),
+                                             "predicate": _term_json(term.predicate),
+                                             "object": _term_json(term.object)}}
+    out: dict = {"type": "literal", "value": term.value}
+    if term.language:
+        out["xml:lang"] = term.language
+    elif term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+        out["datatype"] = term.datatype.value
+    return out
+
+
+def _term_xml(term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<uri>{escape(term.value)}</uri>"
+    if isinstance(term, ox.BlankNode):
+        return f"<bnode>{escape(term.value)}</bnode>"
+    if isinstance(term, ox.Triple):
+        return (f"<triple><subject>{_term_xml(term.subject)}</subject><predicate>{_term_xml(term.predicate)}"
+                f"</predicate><object>{_term_xml(term.object)}</object></triple>")
+    if term.language:
+        return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+    if term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+        return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
+    return f"<literal>{escape(term.value)}</literal>"
+
+
+def _csv_field(term) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.BlankNode):
+        text = f"_:{term.value}"
+    elif isinstance(term, (ox.NamedNode, ox.Literal)):
+        text = term.value
+    else:
+        text = str(term)
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _tsv_field(term) -> str:
+    if term is None:
+        return ""
+    text = str(term)  # pyoxigraph's str() is the N-Triples/Turtle form TSV asks for
+    return text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def write_solutions(fmt: Format, variables: list[str], rows: Iterable[list], boolean: bool | None = None) -> bytes:
+    """Serialise SELECT rows (lists of terms or None, in ``variables`` order) or an ASK boolean."""
+    if fmt.name == "json":
+        if boolean is not None:
+            return json.dumps({"head": {}, "boolean": boolean}).encode()
+        bindings = [{v: _term_json(t) for v, t in zip(variables, row) if t is not None} for row in rows]
+        return json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}},
+                          ensure_ascii=False, separators=(",", ":")).encode()
+    if fmt.name == "xml":
+        out = io.StringIO()
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>')
+        if boolean is not None:
+            out.write(f"</head><boolean>{'true' if boolean else 'false'}</boolean></sparql>")
+            return out.getvalue().encode()
+        out.write("".join(f"<variable name={quoteattr(v)}/>" for v in variables))
+        out.write("</head><results>")
+        for row in rows:
+            out.write("<result>")
+            for v, t in zip(variables, row):
+                if t is not None:
+                    out.write(f"<binding name={quoteattr(v)}>{_term_xml(t)}</binding>")
+            out.write("</result>")
+        out.write("</results></sparql>")
+        return out.getvalue().encode()
+    if boolean is not None:  # CSV/TSV have no boolean form: one row, as most endpoints do
+        variables, rows = ["boolean"], [[ox.Literal("true" if boolean else "false")]]
+    if fmt.name == "csv":
+        lines = [",".join(variables)] + [",".join(_csv_field(t) for t in row) for row in rows]
+        return ("\r\n".join(lines) + "\r\n").encode()
+    lines = ["\t".join("?" + v for v in variables)] + ["\t".join(_tsv_field(t) for t in row) for row in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def capped(items: Iterator, limit: int) -> tuple[list, bool]:
+    """At most ``limit`` items, and whether more were there (read one further to know)."""
+    taken: list = []
+    for item in items:
+        if len(taken) == limit:
+            return taken, True
+        taken.append(item)
+    return taken, False
+
+
+def write_graph(fmt: Format, triples: list[ox.Triple], prefixes: dict[str, str] | None = None) -> bytes:
+    assert fmt.rdf_format is not None
+    if fmt.rdf_format in (ox.RdfFormat.TURTLE,):
+        return ox.serialize(triples, format=fmt.rdf_format, prefixes=prefixes or {})
+    return ox.serialize(triples, format=fmt.rdf_format)

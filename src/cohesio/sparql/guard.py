@@ -1,0 +1,82 @@
+"""Decide, before anything runs, what a SPARQL request is and whether a public endpoint may run it.
+
+pyoxigraph has no parse-only API and evaluates ``SERVICE <iri>`` with a real outbound HTTP
+request, so the endpoint must recognise the query form and any ``SERVICE`` itself. A full parser
+is not needed for that: SPARQL keywords can only appear as bare words, so a lexer that skips
+strings, IRIs, comments, variables and prefixed names finds every keyword exactly. The query is
+then parsed for real by the engine, which reports syntax errors with their position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Order matters: long strings before short ones, IRIs before the '<' operator.
+_TOKEN = re.compile(
+    r"""
+      (?P<ws>\s+)
+    | (?P<comment>\#[^\n]*)
+    | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
+    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
+    | (?P<pname>(?:[A-Za-z\u00C0-\uFFFF][\w.\-\u00B7\u00C0-\uFFFF]*)?:(?:[\w\-.:%\\\u00B7\u00C0-\uFFFF]*[\w\-:%\u00B7\u00C0-\uFFFF])?)
+    | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+    | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+QUERY_FORMS = frozenset({"SELECT", "CONSTRUCT", "DESCRIBE", "ASK"})
+UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"})
+PROLOGUE = frozenset({"PREFIX", "BASE"})
+
+
+@dataclass(frozen=True)
+class Refusal(Exception):
+    """A request the public endpoint will not run; ``status`` is the HTTP status to answer."""
+
+    status: int
+    message_fr: str
+    message_en: str
+
+    def __str__(self) -> str:
+        return f"{self.message_fr} / {self.message_en}"
+
+
+@dataclass(frozen=True)
+class Inspection:
+    form: str  # SELECT, CONSTRUCT, DESCRIBE or ASK
+    has_from: bool
+
+
+def words(text: str) -> list[str]:
+    """The bare words of a SPARQL text, upper-cased, in order (keywords and a few literals)."""
+    found: list[str] = []
+    for match in _TOKEN.finditer(text):
+        if match.lastgroup == "word":
+            found.append(match.group().upper())
+    return found
+
+
+def inspect(text: str) -> Inspection:
+    """Classify a query and refuse what a read-only, no-outbound endpoint must not run."""
+    tokens = words(text)
+    form = next((w for w in tokens if w not in PROLOGUE), "")
+    if form in UPDATE_KEYWORDS:
+        raise Refusal(
+            403,
+            "Ce point d'accès est en lecture seule : les mises à jour SPARQL (INSERT, DELETE, LOAD…) sont refusées.",
+            "This endpoint is read-only: SPARQL updates (INSERT, DELETE, LOAD…) are refused.",
+        )
+    if "SERVICE" in tokens:
+        raise Refusal(
+            400,
+            "Les requêtes fédérées (SERVICE) sont refusées : ce point d'accès ne fait aucune requête sortante.",
+            "Federated queries (SERVICE) are refused: this endpoint makes no outbound request.",
+        )
+    if form not in QUERY_FORMS:
+        # Not a query we can classify: let the engine parse it and report the syntax error.
+        form = ""
+    return Inspection(form=form, has_from="FROM" in tokens)
