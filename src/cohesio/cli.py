@@ -229,6 +229,30 @@ def _unusable(exc: Exception) -> str:
 
 
 @main.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default 8000).")
+@click.option("--workers", type=int, help="Server worker processes (default 2).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the published graph: SPARQL endpoint at /sparql (more surfaces as they are built)."""
+    import dataclasses
+
+    from cohesio import versions
+    from cohesio.web.server import serve as run_server
+
+    settings = _settings(ctx)
+    settings = dataclasses.replace(settings, **{k: v for k, v in
+                                                {"host": host, "port": port, "workers": workers}.items() if v})
+    if settings.backend == "embedded":
+        try:
+            versions.current(settings.store_path)
+        except versions.NoBuildError as exc:
+            _fail(str(exc), EXIT_NO_BUILD)
+    click.echo(f"cohesio: http://{settings.host}:{settings.port}/sparql", err=True)
+    run_server(settings)
+
+
+@main.command()
 @click.option("--source", type=click.Path(path_type=Path, file_okay=False),
               default=Path("node_modules/@etalab/decoupage-administratif"), show_default=True,
               help="The installed npm package @etalab/decoupage-administratif.")

@@ -44,6 +44,27 @@ class Settings:
     port: int = 8000
     #: How many old builds to keep next to the current one, for rollback.
     keep_versions: int = 3
+    #: gunicorn worker processes for ``cohesio serve``, and threads per worker.
+    workers: int = 2
+    threads: int = 4
+    #: Query processes per server worker (each holds the read-only store; a timeout kills one).
+    query_processes: int = 2
+    #: Wall-clock bound of one query, in seconds; past it the query is killed and 503 answered.
+    query_timeout: float = 30.0
+    #: Most rows (solutions or triples) a query returns; more are cut and the cut is announced.
+    max_rows: int = 10000
+    #: Largest query text accepted, in bytes (413 beyond).
+    max_query_bytes: int = 65536
+    #: Value of Access-Control-Allow-Origin; empty to switch CORS off.
+    cors_origins: str = "*"
+    #: "embedded" (pyoxigraph store built by ``cohesio build``) or "remote" (a SPARQL 1.1 server).
+    backend: str = "embedded"
+    #: For the remote backend: the query endpoint, and the Graph Store endpoint used for loading.
+    remote_query_url: str = ""
+    remote_update_url: str = ""
+    remote_graph_store_url: str = ""
+    remote_user: str = ""
+    remote_password: str = ""
 
     def resolve(self, path: Path) -> Path:
         return path if path.is_absolute() else self.project_dir / path
@@ -66,6 +87,8 @@ def _coerce(name: str, value: Any) -> Any:
     try:
         if kind == "int":
             return int(value)
+        if kind == "float":
+            return float(value)
         if kind == "Path":
             return Path(value)
     except (TypeError, ValueError):
@@ -86,6 +109,20 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(
             f"lang doit valoir « fr » ou « en » : {settings.lang!r}. / lang must be 'fr' or 'en': {settings.lang!r}."
         )
+    if settings.backend not in ("embedded", "remote"):
+        raise ConfigError(
+            f"backend doit valoir « embedded » ou « remote » : {settings.backend!r}. / "
+            f"backend must be 'embedded' or 'remote': {settings.backend!r}."
+        )
+    if settings.backend == "remote" and not settings.remote_query_url:
+        raise ConfigError(
+            "Le backend « remote » demande remote_query_url. / The 'remote' backend needs remote_query_url."
+        )
+    for name in ("workers", "threads", "query_processes", "max_rows", "max_query_bytes"):
+        if getattr(settings, name) < 1:
+            raise ConfigError(f"{name} doit être ≥ 1. / {name} must be ≥ 1.")
+    if settings.query_timeout <= 0:
+        raise ConfigError("query_timeout doit être > 0. / query_timeout must be > 0.")
     if not 0 < settings.port < 65536:
         raise ConfigError(f"port hors limites : {settings.port}. / port out of range: {settings.port}.")
     return settings

@@ -162,3 +162,31 @@ def write_graph(fmt: Format, triples: list[ox.Triple], prefixes: dict[str, str] 
     if fmt.rdf_format in (ox.RdfFormat.TURTLE,):
         return ox.serialize(triples, format=fmt.rdf_format, prefixes=prefixes or {})
     return ox.serialize(triples, format=fmt.rdf_format)
+
+
+TRUNCATION_NOTE = (
+    "Résultat tronqué à {limit} lignes par le serveur ; ajoutez LIMIT/OFFSET pour paginer. / "
+    "Result truncated to {limit} rows by the server; use LIMIT/OFFSET to page."
+)
+
+
+def announce_truncation(fmt: Format, body: bytes, limit: int) -> bytes:
+    """Say in the body itself that rows were cut, wherever the format has room for a note.
+
+    JSON results get a top-level member (clients ignore unknown members), XML results and RDF/XML
+    a comment, Turtle and N-Triples a ``#`` comment line. CSV, TSV and JSON-LD have no place for
+    a note that would not be read as data: the ``Cohesio-Truncated`` header alone carries it.
+    """
+    note = TRUNCATION_NOTE.format(limit=limit)
+    if fmt.name == "json":
+        return body[:-1] + b',"cohesio:truncated":' + json.dumps({"limit": limit, "note": note},
+                                                                   ensure_ascii=False).encode() + b"}"
+    if fmt.name in ("xml", "rdfxml"):
+        comment = f"<!-- {note.replace('--', '—')} -->\n".encode()
+        if body.startswith(b"<?xml"):
+            end = body.index(b"?>") + 2
+            return body[:end] + b"\n" + comment + body[end:].lstrip(b"\n")
+        return comment + body
+    if fmt.name in ("turtle", "ntriples"):
+        return f"# {note}\n".encode() + body
+    return body

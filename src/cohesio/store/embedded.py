@@ -1,0 +1,71 @@
+"""The embedded backend: the published pyoxigraph store, queried through killable processes."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from cohesio import versions
+from cohesio.config import Settings
+from cohesio.sparql.executor import Job, Outcome, QueryPool, evaluate
+
+
+class EmbeddedBackend:
+    """Serves ``<store_dir>/current`` and follows it when a new version is published.
+
+    The pointer is a symlink, so noticing a new build costs one ``readlink`` per request; the
+    query processes are then replaced one by one as they become free.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._store_dir = settings.store_path
+        self._lock = threading.Lock()
+        self._version = versions.current(self._store_dir)
+        self._link = os.readlink(self._store_dir / versions.CURRENT)
+        self._pool = QueryPool(self._version.store_path, size=settings.query_processes,
+                               timeout=settings.query_timeout)
+        self._graphs: list[str] | None = None
+
+    def _refresh(self) -> None:
+        try:
+            link = os.readlink(self._store_dir / versions.CURRENT)
+        except OSError:
+            return
+        if link == self._link:
+            return
+        with self._lock:
+            if link != self._link:
+                self._version = versions.current(self._store_dir)
+                self._link = link
+                self._graphs = None
+                self._pool.switch(self._version.store_path)
+
+    @property
+    def version(self) -> str:
+        self._refresh()
+        return self._version.id
+
+    @property
+    def manifest(self) -> dict:
+        self._refresh()
+        return self._version.manifest
+
+    def graphs(self) -> list[str]:
+        self._refresh()
+        if self._graphs is None:
+            store = self._version.open_store()
+            self._graphs = sorted(g.value for g in store.named_graphs())
+        return self._graphs
+
+    def run(self, job: Job, timeout: float | None = None) -> Outcome:
+        self._refresh()
+        return self._pool.run(job, timeout)
+
+    def run_inline(self, job: Job) -> Outcome:
+        """Evaluate in this process, for the library's own trusted, bounded queries."""
+        self._refresh()
+        return evaluate(self._version.open_store(), job)
+
+    def close(self) -> None:
+        self._pool.close()

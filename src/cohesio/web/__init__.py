@@ -1,0 +1,30 @@
+"""The web layer: an app factory and one blueprint per surface, thin over the library."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from cohesio.config import Settings, load_settings
+from cohesio.store import Backend, open_backend
+
+
+def create_app(settings: Settings | None = None, backend: Backend | None = None) -> Flask:
+    """Build the WSGI app. ``backend`` may be given (tests, a remote server); else it is opened
+    from the settings: the published embedded store, or the configured SPARQL server."""
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config["COHESIO_SETTINGS"] = settings
+    app.extensions["cohesio.backend"] = backend or open_backend(settings)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    from cohesio.web import errors, sparql
+
+    errors.register(app)
+    app.register_blueprint(sparql.blueprint)
+
+    if settings.cors_origins:
+        from flask_cors import CORS
+
+        CORS(app, origins=settings.cors_origins.split(), expose_headers=["Cohesio-Truncated", "Link"],
+             allow_headers=["Content-Type", "Accept"], methods=["GET", "POST", "HEAD", "OPTIONS"])
+    return app

@@ -1,0 +1,51 @@
+"""Bilingual error answers: every error says what is wrong, in French and in English."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+
+#: Generic texts for the statuses werkzeug raises by itself (405, 404…).
+GENERIC: dict[int, tuple[str, str]] = {
+    400: ("Requête invalide.", "Bad request."),
+    404: ("Cette adresse ne correspond à aucune ressource.", "Nothing is published at this address."),
+    405: ("Méthode HTTP non permise pour cette adresse.", "HTTP method not allowed at this address."),
+    406: ("Aucun des formats demandés (en-tête Accept) n'est disponible.",
+          "None of the formats asked for (Accept header) is available."),
+    413: ("Requête trop grande.", "Request too large."),
+    415: ("Type de contenu non pris en charge.", "Unsupported content type."),
+    500: ("Erreur interne du serveur.", "Internal server error."),
+    503: ("Service momentanément indisponible.", "Service temporarily unavailable."),
+}
+
+
+class ClientError(HTTPException):
+    """An HTTP error with its message in both languages."""
+
+    def __init__(self, status: int, message_fr: str, message_en: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(description=f"{message_fr}\n{message_en}")
+        self.code = status
+        self.message_fr = message_fr
+        self.message_en = message_en
+        self.extra_headers = headers or {}
+
+
+def error_response(status: int, message_fr: str, message_en: str, headers: dict[str, str] | None = None) -> Response:
+    body = f"{status} — {message_fr}\n{status} — {message_en}\n"
+    response = Response(body, status=status, content_type="text/plain; charset=utf-8")
+    response.headers["Content-Language"] = "fr, en"
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        if isinstance(exc, ClientError):
+            return error_response(exc.code, exc.message_fr, exc.message_en, exc.extra_headers)
+        fr, en = GENERIC.get(exc.code or 500, (exc.name, exc.name))
+        response = error_response(exc.code or 500, fr, en)
+        if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
