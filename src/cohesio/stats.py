@@ -28,7 +28,7 @@ GROUP BY ?class ORDER BY DESC(?n) ?class
 THEME_COUNTS = PREFIXES + """
 SELECT ?theme ?code (SAMPLE(?l) AS ?label) (COUNT(DISTINCT ?i) AS ?n) WHERE {
   ?theme skos:topConceptOf ?scheme ; skos:notation ?code ; skos:prefLabel ?l .
-  FILTER(STRENDS(STR(?scheme), "/id/scheme/themes") && LANG(?l) = $lang)
+  FILTER(STRENDS(STR(?scheme), "/id/scheme/themes") && LANG(?l) = "{lang}")
   OPTIONAL { ?i a coh:Initiative ; dct:subject/skos:broader* ?theme }
 } GROUP BY ?theme ?code ORDER BY ?code
 """
@@ -39,7 +39,7 @@ SELECT ?dep ?code (SAMPLE(?l) AS ?label) (COUNT(DISTINCT ?i) AS ?n) WHERE {
   ?i a coh:Initiative ; dct:spatial ?t .
   ?t igeo:subdivisionDe* ?dep .
   ?dep a igeo:Departement ; igeo:codeINSEE ?code ; rdfs:label ?l .
-  FILTER(LANG(?l) = $lang)
+  FILTER(LANG(?l) = "{lang}")
 } GROUP BY ?dep ?code ORDER BY ?code
 """
 
@@ -65,9 +65,11 @@ class Stats:
 
 
 def _query(store: ox.Store, text: str, lang: str) -> list[ox.QuerySolution]:
-    return list(
-        store.query(text, use_default_graph_as_union=True, substitutions={ox.Variable("lang"): ox.Literal(lang)})
-    )
+    # pyoxigraph only substitutes variables of the projection, so the language (always "fr" or
+    # "en", checked by the settings) is written into the text.
+    if lang not in ("fr", "en"):
+        raise ValueError(lang)
+    return list(store.query(text.replace("{lang}", lang), use_default_graph_as_union=True))
 
 
 def compute(store: ox.Store, lang: str = "en") -> Stats:
