@@ -8,6 +8,8 @@ A refused build deletes its staging directory and leaves the published version u
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -174,6 +176,12 @@ def build(settings: Settings, progress: Progress = _noop) -> BuildResult:
         timings["validate"] = time.perf_counter() - started
         if not report.conforms:
             raise BuildRefused(report)
+        started = time.perf_counter()
+        reference_report = validate_reference(settings, sources, per_file, progress)
+        if reference_report is not None:
+            timings["validate reference"] = time.perf_counter() - started
+            if not reference_report.conforms:
+                raise BuildRefused(reference_report)
 
         counts = count_graphs(store, settings.base_iri)
         store.optimize()
@@ -197,6 +205,50 @@ def build(settings: Settings, progress: Progress = _noop) -> BuildResult:
         raise
     versions.prune(store_dir, settings.keep_versions)
     return BuildResult(version, report, timings)
+
+
+#: Digests of reference data (the official geography) already validated in full with given shapes.
+REFERENCE_CACHE = "validated-reference.json"
+
+
+def validate_reference(settings: Settings, sources: list[SourceFile], per_file: dict[str, str],
+                       progress: Progress = _noop) -> Report | None:
+    """Validate in full, with pyshacl, the groups not checked in full at every build.
+
+    The geography is 250,000 generated triples: about 30 s of pyshacl. It is checked in full the
+    first time a given content is built with given shapes, and the digests are remembered in the
+    store directory, so a rebuild that changes only the guide's data does not pay for it again,
+    while any change of the geography file or of the shapes is validated before it is published.
+    Returns None when nothing needed checking.
+    """
+    reference = [s for s in sources if not s.group.validated_in_full]
+    if not reference:
+        return None
+    project = settings.project_dir
+    shapes = sorted(settings.shapes_dir.glob("*.ttl"))
+    parts = sorted(per_file[p.relative_to(project).as_posix()] for p in [s.path for s in reference] + shapes)
+    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    cache_path = settings.store_path / REFERENCE_CACHE
+    try:
+        known = json.loads(cache_path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        known = {}
+    if key in known:
+        return None
+    progress("reference", 0, 1)
+    report = validate(union_graph(load_data([s.path for s in reference])),
+                      shapes_path=settings.shapes_dir / "cohesio.shapes.ttl", lang=settings.lang)
+    progress("reference", 1, 1)
+    if report.conforms:
+        known[key] = {
+            "validated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "files": sorted(s.path.relative_to(project).as_posix() for s in reference),
+        }
+        settings.store_path.mkdir(parents=True, exist_ok=True)
+        tmp = cache_path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, cache_path)
+    return report
 
 
 def count_graphs(store: ox.Store, base_iri: str) -> dict[str, int]:

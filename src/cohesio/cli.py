@@ -138,9 +138,11 @@ def build(ctx: click.Context, base_iri: str | None, fmt: str, quiet: bool) -> No
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path, exists=True, dir_okay=True))
 @click.option("--standalone", is_flag=True, help="Validate FILES alone, without the project's data as context.")
+@click.option("--all", "everything", is_flag=True,
+              help="Include the official geography (250,000 triples, about 30 s).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
-def validate(ctx: click.Context, files: tuple[Path, ...], standalone: bool, fmt: str) -> None:
+def validate(ctx: click.Context, files: tuple[Path, ...], standalone: bool, everything: bool, fmt: str) -> None:
     """Check RDF files against the SHACL shapes (default: the project's own sources).
 
     FILES are checked together with the project's data, so they may refer to its themes,
@@ -163,7 +165,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], standalone: bool, fmt:
         else:
             paths.append(item)
     if not files or not standalone:
-        paths = [s.path for s in discover(settings.project_dir) if s.group.validated_in_full] + paths
+        paths = [s.path for s in discover(settings.project_dir) if everything or s.group.validated_in_full] + paths
     try:
         data = load_data(paths)
     except UnusableInput as exc:

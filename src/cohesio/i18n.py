@@ -19,6 +19,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "build.step.parse": {"fr": "Lecture des sources", "en": "Parsing sources"},
     "build.step.load": {"fr": "Chargement dans le magasin", "en": "Loading into the store"},
     "build.step.validate": {"fr": "Validation SHACL", "en": "SHACL validation"},
+    "build.step.reference": {
+        "fr": "Validation SHACL complète de la géographie officielle",
+        "en": "Full SHACL validation of the official geography",
+    },
     "summary.graphs": {"fr": "Triplets par graphe", "en": "Triples per graph"},
     "summary.classes": {"fr": "Ressources par classe", "en": "Resources per class"},
     "summary.themes": {"fr": "Initiatives par thème", "en": "Initiatives per theme"},
