@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make run    install what cohesio needs, build the bundled graph and publish it
+#   make run    install what cohesio needs, build and publish the bundled graph, serve it
 #   make test   install what the tests need too, then run the whole suite
 # Everything is installed inside the project (.venv/, node_modules/); reruns skip what is done.
 
@@ -8,9 +8,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test install install-test build clean
+.PHONY: run test install install-test build serve clean
 
-run: install build
+run: install build serve
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -21,6 +21,9 @@ install-test: install $(VENV)/.installed-test
 
 build:
 	$(BIN)/cohesio build
+
+serve:
+	$(BIN)/cohesio serve
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
