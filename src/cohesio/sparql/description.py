@@ -83,5 +83,5 @@ def respond(backend, settings, format_param: str | None) -> Response:
     graph = build(endpoint_url, backend.graphs(), backend.version, void_url)
     body = graph.serialize(format=RDFLIB_FORMAT[fmt.name], encoding="utf-8")
     response = Response(body, content_type=fmt.content_type)
-    response.headers["Vary"] = "Accept"
+    response.headers["Vary"] = "Accept, Origin"  # Origin: CORS may echo the caller's origin
     return response

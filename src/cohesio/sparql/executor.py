@@ -70,12 +70,15 @@ def evaluate(store: ox.Store, job: Job) -> Outcome:
     """Evaluate one job against an open store. Used in workers, and directly by tests."""
     started = time.perf_counter()
     kwargs: dict = {}
-    if job.default_graphs:
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
-    elif job.union_default_graph:
-        kwargs["use_default_graph_as_union"] = True
-    if job.named_graphs:
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+    try:
+        if job.default_graphs:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+        elif job.union_default_graph:
+            kwargs["use_default_graph_as_union"] = True
+        if job.named_graphs:
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+    except ValueError as exc:  # a client-given graph IRI that is not an IRI
+        raise QueryError(f"default-graph-uri / named-graph-uri : {exc}") from None
     if job.substitutions:
         kwargs["substitutions"] = {ox.Variable(v): _parse_term(t) for v, t in job.substitutions}
     try:

@@ -70,7 +70,16 @@ def inspect(text: str) -> Inspection:
             "Ce point d'accès est en lecture seule : les mises à jour SPARQL (INSERT, DELETE, LOAD…) sont refusées.",
             "This endpoint is read-only: SPARQL updates (INSERT, DELETE, LOAD…) are refused.",
         )
-    if "SERVICE" in tokens:
+    hidden = _hidden_service(text) if "SERVICE" not in tokens and "service" in text.lower() else False
+    if hidden is None:
+        raise Refusal(
+            400,
+            "La requête contient le mot « service » et n'a pas pu être vérifiée sans risque de requête fédérée "
+            "(SERVICE) ; retirez ce mot des commentaires ou simplifiez la requête.",
+            "The query contains the word 'service' and could not be checked to be free of federation (SERVICE); "
+            "remove the word from comments or simplify the query.",
+        )
+    if "SERVICE" in tokens or hidden:
         raise Refusal(
             400,
             "Les requêtes fédérées (SERVICE) sont refusées : ce point d'accès ne fait aucune requête sortante.",
@@ -80,3 +89,33 @@ def inspect(text: str) -> Inspection:
         # Not a query we can classify: let the engine parse it and report the syntax error.
         form = ""
     return Inspection(form=form, has_from="FROM" in tokens)
+
+
+def _hidden_service(text: str) -> bool | None:
+    """Second opinion when the word "service" occurs but the lexer saw no ``SERVICE`` keyword.
+
+    Without the grammar the lexer cannot tell ``<`` as less-than from the start of an IRI, so
+    ``FILTER(?a<?b)SERVICE#>`` reads to it as one IRI while the engine sees a bare ``SERVICE``
+    (and a local-name escape such as ``ex:a\\'b`` can open a string the engine never sees).
+    rdflib's full SPARQL parser decides. ``None``: it could not parse the text (a syntax error, or
+    a query too large for it), so the text cannot be trusted.
+    """
+    from rdflib.plugins.sparql.parser import parseQuery
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    try:
+        tree = parseQuery(text)
+    except Exception:  # noqa: BLE001 - any parser failure (RecursionError included) means "cannot tell"
+        return None
+    stack: list = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, CompValue):
+            if node.name == "ServiceGraphPattern":
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)) or type(node).__name__ == "ParseResults":
+            stack.extend(node)
+    return False

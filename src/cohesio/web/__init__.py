@@ -14,17 +14,24 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config["COHESIO_SETTINGS"] = settings
+    # Refuse oversized bodies before reading them: a query is at most max_query_bytes, and a form
+    # adds little around it. Werkzeug answers 413, rendered by errors.register.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_query_bytes * 3 + 4096
     app.extensions["cohesio.backend"] = backend or open_backend(settings)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from cohesio.web import errors, sparql
+    from cohesio.web import editor, errors, sparql
+    from cohesio.web import publishing
 
     errors.register(app)
     app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(publishing.blueprint)
+    app.register_blueprint(editor.blueprint)
 
     if settings.cors_origins:
         from flask_cors import CORS
 
-        CORS(app, origins=settings.cors_origins.split(), expose_headers=["Cohesio-Truncated", "Link"],
+        origins = settings.cors_origins.split()
+        CORS(app, origins=origins, send_wildcard=origins == ["*"], expose_headers=["Cohesio-Truncated", "Link"],
              allow_headers=["Content-Type", "Accept"], methods=["GET", "POST", "HEAD", "OPTIONS"])
     return app

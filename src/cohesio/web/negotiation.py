@@ -9,9 +9,22 @@ from cohesio.sparql.formats import Format
 from cohesio.web.errors import ClientError
 
 
+#: Other spellings of the ``format`` parameter that clients send (SPARQLWrapper sends ``rdf+xml``,
+#: ``json-ld``, ``n3``, and ``xml`` for a CONSTRUCT by default), and the file extensions.
+FORMAT_PARAM_ALIASES: dict[str, str] = {
+    "rdf+xml": "rdfxml", "rdf": "rdfxml", "json-ld": "jsonld", "ld+json": "jsonld", "n3": "turtle",
+    "ttl": "turtle", "nt": "ntriples", "n-triples": "ntriples", "srj": "json", "srx": "xml",
+}
+#: For a graph result (CONSTRUCT, DESCRIBE), "xml" and "json" mean the RDF format in that syntax.
+GRAPH_EQUIVALENTS: dict[str, str] = {"xml": "rdfxml", "json": "jsonld"}
+
+
 def _by_format_param(candidates: tuple[Format, ...], value: str) -> Format:
-    wanted = formats.BY_NAME.get(value) or formats.BY_MEDIA.get(value) or formats.BY_NAME.get(
-        formats.ALIASES.get(value, ""))
+    key = value.strip().lower()
+    if candidates and candidates[0].kind == "graph" and key in GRAPH_EQUIVALENTS:
+        key = GRAPH_EQUIVALENTS[key]
+    wanted = formats.BY_NAME.get(key) or formats.BY_MEDIA.get(key) or formats.BY_NAME.get(
+        formats.ALIASES.get(key, "") or FORMAT_PARAM_ALIASES.get(key, ""))
     names = ", ".join(f.name for f in candidates)
     if wanted is None:
         raise ClientError(400, f"Format inconnu « {value} ». Formats possibles ici : {names}.",
@@ -37,6 +50,8 @@ def negotiate(candidates: tuple[Format, ...], format_param: str | None = None, s
     offers: dict[str, Format] = {}
     for fmt in candidates:
         offers[fmt.media_type] = fmt
+    for fmt in candidates:  # werkzeug matches parameters exactly: "text/csv; charset=utf-8" needs its own offer
+        offers[fmt.content_type] = fmt
     for alias, name in formats.ALIASES.items():
         fmt = formats.BY_NAME[name]
         if fmt in candidates:

@@ -48,7 +48,7 @@ def _read_only() -> ClientError:
 def _read_request() -> tuple[str | None, list[tuple[str, str]]]:
     """The query text and the dataset/format parameters, per the protocol's three operations."""
     url_params = _params(request.query_string, "url")
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # Flask answers HEAD with the GET view
         params = url_params
         queries = _all(params, "query")
     else:
@@ -120,13 +120,16 @@ def endpoint() -> Response:
         format=fmt.name,
         default_graphs=tuple(_all(params, "default-graph-uri")),
         named_graphs=tuple(_all(params, "named-graph-uri")),
+        # A dataset given by FROM / FROM NAMED or by named-graph-uri replaces the union default graph.
+        union_default_graph=not (inspection.has_from or _all(params, "named-graph-uri")),
         max_rows=settings.max_rows,
         prefixes=tuple(PREFIXES.items()),
     )
     try:
         outcome = backend.run(job)
     except QueryError as exc:
-        raise ClientError(400, f"Requête SPARQL invalide : {exc}", f"Invalid SPARQL query: {exc}") from None
+        message = " ".join(str(exc).split())  # the parser's message may span lines: keep one line per language
+        raise ClientError(400, f"Requête SPARQL invalide : {message}", f"Invalid SPARQL query: {message}") from None
     except QueryTimeout:
         raise ClientError(
             503,
@@ -144,6 +147,6 @@ def endpoint() -> Response:
         body = formats.announce_truncation(served, body, settings.max_rows)
         response.headers["Cohesio-Truncated"] = f"true; limit={settings.max_rows}"
     response.set_data(body)
-    response.headers["Vary"] = "Accept"
+    response.headers["Vary"] = "Accept, Origin"  # Origin: CORS may echo the caller's origin
     response.headers["Cache-Control"] = "public, max-age=60"
     return response
