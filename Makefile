@@ -17,10 +17,21 @@ test: install-test
 
 install: $(VENV)/.installed node_modules/.installed
 
-install-test: install $(VENV)/.installed-test
+install-test: install install-system $(VENV)/.installed-test
 
 build:
 	$(BIN)/cohesio build
+
+# Debian packages the tests need (Virtuoso for the remote backend), installed only when missing.
+# Only the -bin package: no service, no database, no dba password prompt (tests/virtuoso.py runs
+# its own server in a temporary folder).
+SYSTEM_PACKAGES ?= virtuoso-opensource-7-bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT  := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600
+
+install-system:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(APT) update && $(APT) install -y --no-install-recommends $$missing; fi
 
 serve:
 	$(BIN)/cohesio serve

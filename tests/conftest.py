@@ -134,3 +134,22 @@ def live_server(sparql_store_dir, tmp_path_factory):
         pass
     finally:
         log.close()
+
+
+# ---------------------------------------------------------------- private Virtuoso (remote backend)
+# One Virtuoso per test session, started on demand by the tests that need it (tests/virtuoso.py).
+
+
+@pytest.fixture(scope="session")
+def virtuoso_server():
+    """A private Virtuoso on loopback with a user allowed to use the Graph Store.
+
+    A missing server is a failure, not a skip: ``make test`` installs it (``make install-system``)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import virtuoso
+
+    if not virtuoso.available():
+        pytest.fail("virtuoso-t absent : « make install-system ». / virtuoso-t missing: 'make install-system'.")
+    server = virtuoso.start()
+    yield server
+    server.stop()

@@ -274,3 +274,62 @@ def geography(ctx: click.Context, source: Path, out: Path) -> None:
         )
     stats_ = geo.generate(source, out)
     click.echo(str(stats_))
+
+
+@main.command()
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.option("--chunk-size", type=click.IntRange(min=1000), default=50_000, show_default=True,
+              help="Triples per request for big graphs. / Triplets par requête pour les gros graphes.")
+@click.pass_context
+def push(ctx: click.Context, quiet: bool, chunk_size: int) -> None:
+    """Copy the published build into the remote SPARQL server (remote_graph_store_url or remote_update_url).
+
+    Graph by graph with the Graph Store protocol (PUT replaces a graph), then a small
+    ``…/graph/push`` graph naming the version, which the remote backend serves. Exit 0 pushed,
+    2 remote server not configured, unreachable or refusing, 3 no published build.
+    """
+    from cohesio import versions
+    from cohesio.store.remote import RemoteError, load_version
+
+    settings = _settings(ctx)
+    lang = settings.lang
+    if not (settings.remote_graph_store_url or settings.remote_update_url):
+        _fail("Réglez remote_graph_store_url (ou remote_update_url) pour savoir où charger. / "
+              "Set remote_graph_store_url (or remote_update_url) to say where to load.", EXIT_UNUSABLE)
+    try:
+        version = versions.current(settings.store_path)
+    except versions.NoBuildError as exc:
+        _fail(str(exc), EXIT_NO_BUILD)
+    bars: dict[str, object] = {}
+
+    def progress(graph: str, done: int, total: int) -> None:
+        if quiet:
+            return
+        bar = bars.get(graph)
+        if bar is None:
+            name = graph.rsplit("/", 1)[-1]
+            label = f"Envoi de {name}" if lang == "fr" else f"Pushing {name}"
+            bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr)
+            bar.__enter__()
+            bars[graph] = bar
+        bar.update(min(done, bar.length) - bar.pos)
+        if done >= total and not getattr(bar, "finished", False):
+            bar.update(bar.length - bar.pos)
+            bar.__exit__(None, None, None)
+            bar.finished = True
+
+    try:
+        result = load_version(settings, version, progress, chunk_triples=chunk_size)
+    except RemoteError as exc:
+        _fail(str(exc), EXIT_UNUSABLE)
+    total = sum(result.graphs.values())
+    if lang == "fr":
+        click.echo(f"Version {result.version} chargée dans {settings.remote_graph_store_url or settings.remote_update_url} "
+                   f"({total} triplets, {len(result.graphs)} graphes, {result.seconds:.1f} s).")
+    else:
+        click.echo(f"Version {result.version} pushed to {settings.remote_graph_store_url or settings.remote_update_url} "
+                   f"({total} triples, {len(result.graphs)} graphs, {result.seconds:.1f} s).")
+    for graph, n in result.graphs.items():
+        click.echo(f"  {graph.rsplit('/', 1)[-1]:<12} {n:>9}")
+    for graph in result.removed:
+        click.echo(("  supprimé : " if lang == "fr" else "  removed: ") + graph)

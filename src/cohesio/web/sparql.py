@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, request
 from cohesio.namespaces import PREFIXES
 from cohesio.sparql import description, formats, guard
 from cohesio.sparql.executor import Job, QueryError, QueryTimeout
+from cohesio.store.errors import RemoteError, RemoteUnavailable
 from cohesio.web.errors import ClientError
 from cohesio.web.negotiation import negotiate
 
@@ -130,6 +131,11 @@ def endpoint() -> Response:
     except QueryError as exc:
         message = " ".join(str(exc).split())  # the parser's message may span lines: keep one line per language
         raise ClientError(400, f"Requête SPARQL invalide : {message}", f"Invalid SPARQL query: {message}") from None
+    except RemoteError as exc:
+        status = 503 if isinstance(exc, RemoteUnavailable) else 502
+        raise ClientError(status, f"Le serveur SPARQL distant n'a pas répondu correctement : {exc}",
+                          f"The remote SPARQL server did not answer properly: {exc}",
+                          headers={"Retry-After": "30"} if status == 503 else None) from None
     except QueryTimeout:
         raise ClientError(
             503,
