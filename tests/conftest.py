@@ -153,3 +153,25 @@ def virtuoso_server():
     server = virtuoso.start()
     yield server
     server.stop()
+
+
+# ---------------------------------------------------------------- the real project, built once
+
+@pytest.fixture(scope="session")
+def real_build(tmp_path_factory):
+    """The repository's own sources, built, validated and published once for the whole session.
+
+    The first build on a machine validates the whole official geography with pyshacl (about a
+    minute); the digest cache in ``cache_dir`` spares later builds that cost.
+    """
+    from pathlib import Path
+
+    from cohesio.build import build
+    from cohesio.config import load_settings
+
+    root = Path(__file__).resolve().parents[1]
+    store_dir = tmp_path_factory.mktemp("real-build")
+    settings = load_settings(None, environ={}, project_dir=root, store_dir=store_dir)
+    result = build(settings)
+    assert result.report.conforms
+    return result

@@ -132,3 +132,50 @@ def test_base_iri_is_rewritten_in_the_published_store(project):
     assert not any(i.startswith("https://w3id.org/cohesio/id/") for i in iris)
     graphs = {g.value for g in store.named_graphs()}
     assert "http://127.0.0.1:8000/graph/guide" in graphs
+
+
+GEO = """<https://w3id.org/cohesio/id/region/93> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://rdf.insee.fr/def/geo#Region> .
+<https://w3id.org/cohesio/id/region/93> <http://www.w3.org/2000/01/rdf-schema#label> "Provence-Alpes-Côte d'Azur"@fr .
+<https://w3id.org/cohesio/id/region/93> <http://www.w3.org/2000/01/rdf-schema#label> "Provence-Alpes-Côte d'Azur"@en .
+<https://w3id.org/cohesio/id/region/93> <http://rdf.insee.fr/def/geo#codeINSEE> "93" .
+<https://w3id.org/cohesio/id/departement/05> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://rdf.insee.fr/def/geo#Departement> .
+<https://w3id.org/cohesio/id/departement/05> <http://www.w3.org/2000/01/rdf-schema#label> "Hautes-Alpes"@fr .
+<https://w3id.org/cohesio/id/departement/05> <http://www.w3.org/2000/01/rdf-schema#label> "Hautes-Alpes"@en .
+<https://w3id.org/cohesio/id/departement/05> <http://rdf.insee.fr/def/geo#codeINSEE> "05" .
+<https://w3id.org/cohesio/id/departement/05> <http://rdf.insee.fr/def/geo#subdivisionDe> <https://w3id.org/cohesio/id/region/93> .
+<https://w3id.org/cohesio/id/commune/05179> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://rdf.insee.fr/def/geo#Commune> .
+<https://w3id.org/cohesio/id/commune/05179> <http://www.w3.org/2000/01/rdf-schema#label> "Veynes"@fr .
+<https://w3id.org/cohesio/id/commune/05179> <http://www.w3.org/2000/01/rdf-schema#label> "Veynes"@en .
+<https://w3id.org/cohesio/id/commune/05179> <http://rdf.insee.fr/def/geo#codeINSEE> "CODE" .
+<https://w3id.org/cohesio/id/commune/05179> <http://rdf.insee.fr/def/geo#subdivisionDe> <https://w3id.org/cohesio/id/departement/05> .
+"""
+
+
+def test_reference_geography_is_validated_in_full_once_per_content(project, monkeypatch):
+    import cohesio.build as build_module
+
+    calls: list[int] = []
+    real_validate = build_module.validate
+    monkeypatch.setattr(build_module, "validate", lambda *a, **k: calls.append(1) or real_validate(*a, **k))
+    settings = load_settings(None, environ={}, project_dir=project, store_dir=project / "var",
+                             cache_dir=project / "cache")
+    (project / "data" / "geography").mkdir()
+    geo = project / "data" / "geography" / "cog.nt"
+
+    # A commune of the geography nobody points at, with a broken code: only the full check sees it.
+    geo.write_text(GEO.replace('"CODE"', '"5179"'), encoding="utf-8")
+    with pytest.raises(BuildRefused) as refused:
+        build(settings)
+    assert any(v.focus.endswith("commune/05179") and v.constraint == "PatternConstraintComponent"
+               for v in refused.value.report.violations)
+    with pytest.raises(versions.NoBuildError):
+        versions.current(project / "var")
+
+    geo.write_text(GEO.replace('"CODE"', '"05179"'), encoding="utf-8")
+    calls.clear()
+    build(settings)
+    assert len(calls) == 2  # the edited data, then the geography in full
+    calls.clear()
+    build(settings)
+    assert len(calls) == 1  # same geography, same shapes: remembered
+    assert (project / "cache" / "validated-reference.json").is_file()

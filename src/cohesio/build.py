@@ -22,6 +22,7 @@ import rdflib
 
 from cohesio import __version__, versions
 from cohesio.config import CANONICAL_BASE_IRI, Settings
+from cohesio.publishing.dumps import write_artefacts
 from cohesio.sources import GROUPS, SourceFile, discover, open_bytes, read_quads, rebase
 from cohesio.validation import Report, UnusableInput, load_data, union_graph, validate
 
@@ -163,8 +164,70 @@ def build(settings: Settings, progress: Progress = _noop) -> BuildResult:
     store_dir = settings.store_path
     staged = versions.staging_dir(store_dir)
     try:
+        report, manifest = _stage(settings, sources, per_file, digest, data, staged, timings, progress)
+        version = versions.publish(store_dir, staged, manifest["version"], manifest)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    versions.prune(store_dir, settings.keep_versions)
+    return BuildResult(version, report, timings)
+
+
+#: Digests of reference data (the official geography) already validated in full with given shapes.
+REFERENCE_CACHE = "validated-reference.json"
+
+
+def validate_reference(settings: Settings, sources: list[SourceFile], per_file: dict[str, str],
+                       progress: Progress = _noop) -> Report | None:
+    """Validate in full, with pyshacl, the groups not checked in full at every build.
+
+    The geography is 250,000 generated triples: about a minute of pyshacl. It is checked in full the
+    first time a given content is built with given shapes, and the digests are remembered in the
+    cache directory (shared by every store directory of the machine), so a rebuild that changes
+    only the guide's data does not pay for it again,
+    while any change of the geography file or of the shapes is validated before it is published.
+    Returns None when nothing needed checking.
+    """
+    reference = [s for s in sources if not s.group.validated_in_full]
+    if not reference:
+        return None
+    project = settings.project_dir
+    shapes = sorted(settings.shapes_dir.glob("*.ttl"))
+    parts = sorted(per_file[p.relative_to(project).as_posix()] for p in [s.path for s in reference] + shapes)
+    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    cache_path = settings.resolve(settings.cache_dir) / REFERENCE_CACHE
+    try:
+        known = json.loads(cache_path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        known = {}
+    if key in known:
+        return None
+    progress("reference", 0, 1)
+    report = validate(union_graph(load_data([s.path for s in reference])),
+                      shapes_path=settings.shapes_dir / "cohesio.shapes.ttl", lang=settings.lang)
+    progress("reference", 1, 1)
+    if report.conforms:
+        known[key] = {
+            "validated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "files": sorted(s.path.relative_to(project).as_posix() for s in reference),
+        }
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, cache_path)
+    return report
+
+
+def _stage(settings: Settings, sources: list[SourceFile], per_file: dict[str, str], digest: str, data,
+           staged: Path, timings: dict[str, float], progress: Progress) -> tuple[Report, dict]:
+    """Load the staged store, validate it, write the artefacts next to it, return the manifest.
+
+    The store is closed on every way out of this function, so a refused build releases its lock
+    and files before the staging directory is removed.
+    """
+    store = ox.Store(str(staged / versions.STORE))
+    try:
         started = time.perf_counter()
-        store = ox.Store(str(staged / versions.STORE))
         load_sources(store, sources, settings.base_iri, progress)
         timings["load"] = time.perf_counter() - started
 
@@ -183,72 +246,27 @@ def build(settings: Settings, progress: Progress = _noop) -> BuildResult:
             if not reference_report.conforms:
                 raise BuildRefused(reference_report)
 
-        counts = count_graphs(store, settings.base_iri)
-        store.optimize()
-        store.flush()
-        del store
         now = datetime.now(timezone.utc)
-        version_id = f"{now:%Y%m%dT%H%M%SZ}-{digest[:8]}"
         manifest = {
-            "version": version_id,
+            "version": f"{now:%Y%m%dT%H%M%SZ}-{digest[:8]}",
             "created": now.isoformat(timespec="seconds"),
             "cohesio": __version__,
             "base_iri": settings.base_iri,
             "inputs_sha256": digest,
             "inputs": per_file,
-            "counts": counts,
+            "counts": count_graphs(store, settings.base_iri),
             "warnings": sum(1 for v in report.violations if v.severity != "Violation"),
         }
-        version = versions.publish(store_dir, staged, version_id, manifest)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
-    versions.prune(store_dir, settings.keep_versions)
-    return BuildResult(version, report, timings)
-
-
-#: Digests of reference data (the official geography) already validated in full with given shapes.
-REFERENCE_CACHE = "validated-reference.json"
-
-
-def validate_reference(settings: Settings, sources: list[SourceFile], per_file: dict[str, str],
-                       progress: Progress = _noop) -> Report | None:
-    """Validate in full, with pyshacl, the groups not checked in full at every build.
-
-    The geography is 250,000 generated triples: about 30 s of pyshacl. It is checked in full the
-    first time a given content is built with given shapes, and the digests are remembered in the
-    store directory, so a rebuild that changes only the guide's data does not pay for it again,
-    while any change of the geography file or of the shapes is validated before it is published.
-    Returns None when nothing needed checking.
-    """
-    reference = [s for s in sources if not s.group.validated_in_full]
-    if not reference:
-        return None
-    project = settings.project_dir
-    shapes = sorted(settings.shapes_dir.glob("*.ttl"))
-    parts = sorted(per_file[p.relative_to(project).as_posix()] for p in [s.path for s in reference] + shapes)
-    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()
-    cache_path = settings.store_path / REFERENCE_CACHE
-    try:
-        known = json.loads(cache_path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        known = {}
-    if key in known:
-        return None
-    progress("reference", 0, 1)
-    report = validate(union_graph(load_data([s.path for s in reference])),
-                      shapes_path=settings.shapes_dir / "cohesio.shapes.ttl", lang=settings.lang)
-    progress("reference", 1, 1)
-    if report.conforms:
-        known[key] = {
-            "validated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "files": sorted(s.path.relative_to(project).as_posix() for s in reference),
-        }
-        settings.store_path.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(known, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, cache_path)
-    return report
+        started = time.perf_counter()
+        progress("artefacts", 0, 1)
+        manifest["artefacts"] = write_artefacts(store, staged, settings, manifest)
+        progress("artefacts", 1, 1)
+        timings["artefacts"] = time.perf_counter() - started
+        store.optimize()
+        store.flush()
+        return report, manifest
+    finally:
+        del store
 
 
 def count_graphs(store: ox.Store, base_iri: str) -> dict[str, int]:

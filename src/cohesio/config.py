@@ -42,6 +42,9 @@ class Settings:
     #: Host and port ``cohesio serve`` listens on.
     host: str = "127.0.0.1"
     port: int = 8000
+    #: Where results worth keeping across builds and store directories live (the digests of
+    #: reference data already validated in full). Default: $XDG_CACHE_HOME/cohesio or ~/.cache/cohesio.
+    cache_dir: Path = field(default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cohesio")
     #: How many old builds to keep next to the current one, for rollback.
     keep_versions: int = 3
     #: gunicorn worker processes for ``cohesio serve``, and threads per worker.

@@ -23,6 +23,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Validation SHACL complète de la géographie officielle",
         "en": "Full SHACL validation of the official geography",
     },
+    "build.step.artefacts": {
+        "fr": "Vidages, catalogue DCAT et VoID",
+        "en": "Dumps, DCAT catalogue and VoID",
+    },
     "summary.graphs": {"fr": "Triplets par graphe", "en": "Triples per graph"},
     "summary.classes": {"fr": "Ressources par classe", "en": "Resources per class"},
     "summary.themes": {"fr": "Initiatives par thème", "en": "Initiatives per theme"},

@@ -33,11 +33,13 @@ SELECT ?theme ?code (SAMPLE(?l) AS ?label) (COUNT(DISTINCT ?i) AS ?n) WHERE {
 } GROUP BY ?theme ?code ORDER BY ?code
 """
 
-# An initiative counts once in each département its territories lie in (communes roll up).
+# An initiative counts once in each département its territories lie in: communes roll up, places
+# count where they are contained, an intercommunality where its member communes are.
 DEPARTEMENT_COUNTS = PREFIXES + """
+PREFIX schema: <http://schema.org/>
 SELECT ?dep ?code (SAMPLE(?l) AS ?label) (COUNT(DISTINCT ?i) AS ?n) WHERE {
   ?i a coh:Initiative ; dct:spatial ?t .
-  ?t igeo:subdivisionDe* ?dep .
+  ?t (igeo:subdivisionDe|schema:containedInPlace|^coh:intercommunality)* ?dep .
   ?dep a igeo:Departement ; igeo:codeINSEE ?code ; rdfs:label ?l .
   FILTER(LANG(?l) = "{lang}")
 } GROUP BY ?dep ?code ORDER BY ?code

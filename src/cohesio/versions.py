@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,9 +98,9 @@ def staging_dir(store_dir: Path) -> Path:
     """A fresh directory for a build in progress, beside the versions so rename is atomic."""
     root = versions_dir(store_dir)
     root.mkdir(parents=True, exist_ok=True)
-    path = root / f".building-{os.getpid()}"
-    if path.exists():
-        shutil.rmtree(path)
+    # Unique per build, not only per process: a refused build's store may not be released yet
+    # when the same process builds again (tests, a long-lived writer).
+    path = root / f".building-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     path.mkdir()
     return path
 
@@ -123,7 +124,7 @@ def prune(store_dir: Path, keep: int) -> list[Path]:
         shutil.rmtree(old)
         removed.append(old)
     for stale in root.glob(".building-*"):
-        pid = stale.name.rsplit("-", 1)[-1]
+        pid = stale.name.split("-")[1]
         if pid.isdigit() and not _pid_alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
             removed.append(stale)
