@@ -45,6 +45,10 @@ def register(app: Flask) -> None:
         if isinstance(exc, ClientError):
             return error_response(exc.code, exc.message_fr, exc.message_en, exc.extra_headers)
         fr, en = GENERIC.get(exc.code or 500, (exc.name, exc.name))
+        if exc.code == 413:
+            limit = app.config["COHESIO_SETTINGS"].max_query_bytes
+            fr = f"Requête trop grande : une requête SPARQL fait au plus {limit} octets."
+            en = f"Request too large: a SPARQL query is at most {limit} bytes."
         response = error_response(exc.code or 500, fr, en)
         if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
