@@ -25,7 +25,7 @@ build:
 # Debian packages the tests need (Virtuoso for the remote backend), installed only when missing.
 # Only the -bin package: no service, no database, no dba password prompt (tests/virtuoso.py runs
 # its own server in a temporary folder).
-SYSTEM_PACKAGES ?= virtuoso-opensource-7-bin
+SYSTEM_PACKAGES ?= virtuoso-opensource-7-bin chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT  := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600
 

@@ -22,11 +22,16 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
 
     from cohesio.web import editor, errors, sparql
     from cohesio.web import publishing
+    from cohesio.web import browse, resources
+    from cohesio.web import api
 
     errors.register(app)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(publishing.blueprint)
     app.register_blueprint(editor.blueprint)
+    app.register_blueprint(resources.blueprint)
+    app.register_blueprint(browse.blueprint)
+    app.register_blueprint(api.blueprint)
 
     if settings.cors_origins:
         from flask_cors import CORS

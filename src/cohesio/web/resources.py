@@ -1,0 +1,327 @@
+"""Dereferenceable resources: ``/id/…`` (303 to the document), ``/doc/…``, ``/ontology``,
+``/graph/…``, each negotiating HTML, Turtle, JSON-LD, RDF/XML and N-Triples, with a stable URL per
+format (``.html .ttl .jsonld .rdf .nt``). Rules in docs/linked-data.md."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from email.utils import format_datetime
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request
+from markupsafe import Markup
+
+from cohesio.linked_data import describe as d
+from cohesio.linked_data.links import Linker, iri_for, is_safe_iri, url_path
+from cohesio.namespaces import PREFIXES
+from cohesio.sparql import formats
+from cohesio.sparql.formats import Format
+from cohesio.web import i18n
+from cohesio.web.errors import error_response
+from cohesio.web.i18n import _, get_lang
+
+blueprint = Blueprint("resources", __name__, template_folder="templates")
+blueprint.record_once(lambda state: i18n.install(state.app))
+
+HTML = Format("html", "text/html", "html", "page")
+DOC_FORMATS: tuple[Format, ...] = (HTML,) + formats.GRAPH_FORMATS
+BY_EXTENSION: dict[str, Format] = {f.extension: f for f in DOC_FORMATS}
+CACHE = "public, max-age=300"
+GRAPH_NAMES = {"guide": "the guide", "editorial": "editorial", "geography": "the official geography",
+               "ontology": "the ontology", "meta": "publication metadata"}
+
+
+# ------------------------------------------------------------------ shared helpers (browse.py uses them)
+
+
+def backend():
+    return current_app.extensions["cohesio.backend"]
+
+
+def base_iri() -> str:
+    manifest = getattr(backend(), "manifest", None) or {}
+    return manifest.get("base_iri") or current_app.config["COHESIO_SETTINGS"].base_iri
+
+
+def linker() -> Linker:
+    return iri_for(request, base_iri())
+
+
+def wants_html() -> bool:
+    """A browser: its Accept header names text/html (RDF clients get Turtle for */*)."""
+    return "text/html" in request.headers.get("Accept", "")
+
+
+def negotiate_doc() -> Format | None:
+    """HTML or an RDF format from the Accept header; None when nothing fits (406)."""
+    accept = request.accept_mimetypes
+    if not accept:
+        return formats.BY_NAME["turtle"]
+    ordered = DOC_FORMATS if wants_html() else formats.GRAPH_FORMATS + (HTML,)
+    offers: dict[str, Format] = {}
+    for fmt in ordered:
+        offers[fmt.media_type] = fmt
+        if fmt is HTML:
+            offers["application/xhtml+xml"] = HTML
+    for alias, name in formats.ALIASES.items():
+        fmt = formats.BY_NAME[name]
+        if fmt in ordered:
+            offers.setdefault(alias, fmt)
+    best = accept.best_match(list(offers))
+    return offers[best] if best else None
+
+
+def lang_param() -> str | None:
+    return get_lang() if request.args.get("lang") else None
+
+
+def version_info() -> tuple[str, datetime | None]:
+    b = backend()
+    manifest = getattr(b, "manifest", None) or {}
+    created = manifest.get("created")
+    try:
+        when = datetime.fromisoformat(created) if created else None
+    except ValueError:
+        when = None
+    return str(b.version), when
+
+
+def conditional(variant: str) -> tuple[str, datetime | None, Response | None]:
+    """The ETag and Last-Modified of this variant, and a 304 if the client already has it."""
+    version, when = version_info()
+    tag = hashlib.sha256(f"{version}|{variant}|{request.host_url}|{request.query_string!r}".encode()).hexdigest()[:24]
+    not_modified = None
+    if request.if_none_match:
+        if request.if_none_match.contains(tag) or request.if_none_match.star_tag:
+            not_modified = Response(status=304)
+    elif when is not None and request.if_modified_since is not None:
+        if when.replace(microsecond=0) <= request.if_modified_since:
+            not_modified = Response(status=304)
+    if not_modified is not None:
+        _stamp(not_modified, tag, when)
+    return tag, when, not_modified
+
+
+def _stamp(response: Response, tag: str, when: datetime | None) -> None:
+    response.set_etag(tag)
+    if when is not None:
+        response.headers["Last-Modified"] = format_datetime(when, usegmt=True)
+    response.headers["Cache-Control"] = CACHE
+
+
+def schema_jsonld(data: dict) -> Markup:
+    """JSON for a <script type="application/ld+json">: '<', '>' and '&' escaped so '</' never appears."""
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+def graph_name(iri: str) -> str:
+    tail = iri.rstrip("/").rsplit("/", 1)[-1]
+    return _(GRAPH_NAMES[tail]) if tail in GRAPH_NAMES else tail
+
+
+def page_context() -> dict:
+    link = linker()
+    lang = get_lang()
+    return {"L": link, "href": lambda iri: link.href(iri, lang_param()), "graph_name": graph_name,
+            "pick": d.pick, "lp": lang_param(), "fallback": d.fallback_label}
+
+
+def html_page(template: str, status: int = 200, **context) -> Response:
+    html = render_template(template, **page_context(), **context)
+    response = Response(html, status=status, content_type="text/html; charset=utf-8")
+    return i18n.localize(response)
+
+
+def not_found_page(iri: str | None = None) -> Response:
+    if not wants_html():
+        return error_response(404, f"Aucune ressource publiée à cette adresse : {iri or request.path}",
+                              f"Nothing is published at this address: {iri or request.path}")
+    response = html_page("not_found.html", status=404, iri=iri)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def not_acceptable() -> Response:
+    names = ", ".join(f.media_type for f in DOC_FORMATS)
+    return error_response(406, f"Aucun des formats demandés n'est disponible. Formats possibles : {names}.",
+                          f"None of the formats asked for is available. Formats available: {names}.")
+
+
+# ------------------------------------------------------------------ documents
+
+
+def _split_extension(path: str) -> tuple[str, str | None]:
+    if "." in path.rsplit("/", 1)[-1]:
+        stem, ext = path.rsplit(".", 1)
+        if ext in BY_EXTENSION:
+            return stem, ext
+    return path, None
+
+
+def _rdf(fmt: Format, triples, link: Linker) -> bytes:
+    prefixes = {p: link.local(ns) for p, ns in PREFIXES.items()}
+    return formats.write_graph(fmt, link.triples(triples), prefixes)
+
+
+def _schema_org(desc: d.Description, link: Linker, lang: str) -> dict:
+    types = desc.type_iris()
+    coh, igeo, org = PREFIXES["coh"], PREFIXES["igeo"], PREFIXES["org"]
+    props = {p.iri: p for p in desc.properties}
+    data: dict = {"@context": "https://schema.org", "@id": link.local(desc.iri), "name": desc.label(lang),
+                  "url": request.base_url}
+    if desc.description(lang):
+        data["description"] = desc.description(lang)
+    if f"{coh}Initiative" in types:
+        data["@type"] = "CreativeWork"
+        if f"{PREFIXES['dct']}spatial" in props:
+            data["spatialCoverage"] = [{"@type": "Place", "@id": link.local(v.term.value), "name": v.text(lang)}
+                                       for v in props[f"{PREFIXES['dct']}spatial"].values if v.term.is_iri]
+    elif types & {f"{igeo}Commune", f"{igeo}Departement", f"{igeo}Region", f"{igeo}Intercommunalite",
+                  f"{coh}Place", "http://schema.org/Place", "http://schema.org/Country"}:
+        data["@type"] = "Place"
+        parent = props.get(f"{igeo}subdivisionDe") or props.get("http://schema.org/containedInPlace")
+        if parent:
+            data["containedInPlace"] = [{"@type": "Place", "@id": link.local(v.term.value), "name": v.text(lang)}
+                                        for v in parent.values if v.term.is_iri]
+    elif f"{org}Organization" in types or f"{org}FormalOrganization" in types:
+        data["@type"] = "GovernmentOrganization" if f"{coh}jurisdiction" in props else "Organization"
+    elif f"{PREFIXES['skos']}Concept" in types:
+        data["@type"] = "DefinedTerm"
+    else:
+        data["@type"] = "Thing"
+    return data
+
+
+def sparql_links(iri: str) -> dict[str, str]:
+    select = f"SELECT ?property ?value ?graph\nWHERE {{\n  GRAPH ?graph {{ <{iri}> ?property ?value }}\n}}\n"
+    return {"editor": "/sparql#" + "query=" + quote(select, safe=""),
+            "run": "/sparql?" + "query=" + quote(f"DESCRIBE <{iri}>", safe="") + "&format=turtle"}
+
+
+def serve_document(iri: str, doc_path: str, ext: str | None, kind: str = "resource") -> Response:
+    """The document about ``iri`` at ``/{doc_path}`` (``kind``: resource, ontology or graph)."""
+    if not is_safe_iri(iri):
+        return not_found_page(iri)
+    if ext is not None:
+        fmt = BY_EXTENSION[ext]
+    else:
+        fmt = negotiate_doc()
+        if fmt is None:
+            return not_acceptable()
+    lang = get_lang()
+    page = request.args.get("page", "1")
+    page_no = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    tag, when, not_modified = conditional(f"{iri}|{fmt.name}|{lang if fmt is HTML else ''}")
+    b = backend()
+    link = linker()
+    if not_modified is None:
+        if kind == "ontology":
+            triples = d.ontology_triples(b, iri)
+            found = bool(triples)
+        elif kind == "graph":
+            found = iri in b.graphs()
+            triples, count = d.graph_triples(b, iri) if found else ([], 0)
+        else:
+            found = d.exists(b, iri)
+            triples = []
+        if not found:
+            return not_found_page(iri)
+        if fmt is HTML:
+            desc = d.describe(b, iri, lang, page=page_no)
+            extra: dict = {}
+            if kind == "ontology":
+                terms: dict[str, list] = {}
+                for t in triples:
+                    if t.subject.value != iri:
+                        terms.setdefault(t.subject.value, []).append(t)
+                extra["terms"] = [d.describe(b, term, lang) for term in sorted(terms)]
+            if kind == "graph":
+                extra["triple_count"] = count
+            response = html_page("resource.html", desc=desc, kind=kind, doc_path=doc_path,
+                                 formats=DOC_FORMATS, sparql=sparql_links(iri),
+                                 jsonld=schema_jsonld(_schema_org(desc, link, lang)), **extra)
+        else:
+            if kind == "resource":
+                triples = d.resource_triples(b, iri)
+                doc = d.ox.NamedNode(link.canonical(request.host_url.rstrip("/") + "/" + doc_path))
+                topic = d.ox.NamedNode(iri)
+                triples.append(d.ox.Triple(doc, d.ox.NamedNode(d.RDF_TYPE), d.ox.NamedNode(f"{d.FOAF}Document")))
+                triples.append(d.ox.Triple(doc, d.ox.NamedNode(f"{d.FOAF}primaryTopic"), topic))
+            response = Response(_rdf(fmt, triples, link), content_type=fmt.content_type)
+        _stamp(response, tag, when)
+    else:
+        response = not_modified
+    base_url = "/" + url_path(doc_path)
+    alternates = [f'<{base_url}.{f.extension}>; rel="alternate"; type="{f.media_type}"' for f in DOC_FORMATS]
+    response.headers["Link"] = ", ".join(alternates)
+    response.headers["Content-Location"] = f"{base_url}.{fmt.extension}"
+    if ext is None:
+        response.vary.add("Accept")
+    if fmt is HTML:
+        response.vary.add("Accept-Language")
+        response.headers["Content-Language"] = lang
+    return response
+
+
+def _path_iri(path: str) -> str:
+    return f"{base_iri()}id/{path}"
+
+
+@blueprint.route("/id/<path:path>", methods=["GET"])
+def thing(path: str) -> Response:
+    """A thing is not a document: 303 See Other to its document, for browsers and RDF clients alike."""
+    iri = _path_iri(path)
+    if not is_safe_iri(iri) or not d.exists(backend(), iri):
+        return not_found_page(iri)
+    target = "/doc/" + url_path(path)
+    if request.query_string:
+        target += "?" + request.query_string.decode("latin-1")
+    response = redirect(target, code=303)
+    response.vary.add("Accept")
+    return response
+
+
+@blueprint.route("/doc/<path:path>", methods=["GET"])
+def document(path: str) -> Response:
+    iri = _path_iri(path)
+    ext = None
+    if not (is_safe_iri(iri) and d.exists(backend(), iri)):
+        stem, ext = _split_extension(path)
+        if ext is None:
+            return not_found_page(iri)
+        path, iri = stem, _path_iri(stem)
+    return serve_document(iri, f"doc/{path}", ext)
+
+
+@blueprint.route("/ontology", defaults={"ext": None}, methods=["GET"])
+@blueprint.route("/ontology.<ext>", methods=["GET"])
+def ontology(ext: str | None) -> Response:
+    if ext is not None and ext not in BY_EXTENSION:
+        return not_found_page()
+    return serve_document(f"{base_iri()}ontology", "ontology", ext, kind="ontology")
+
+
+@blueprint.route("/ontology/<version>", methods=["GET"])
+def ontology_version(version: str) -> Response:
+    """The ontology's ``owl:versionIRI``: 303 to the ontology document while it is the published
+    version (one version is served at a time); any other version is unknown here."""
+    iri = f"{base_iri()}ontology/{version}"
+    if is_safe_iri(iri) and d.exists(backend(), iri):
+        return redirect(f"/ontology{('?' + request.query_string.decode()) if request.query_string else ''}", 303)
+    return not_found_page(iri)
+
+
+@blueprint.route("/graph/<path:name>", methods=["GET"])
+def graph(name: str) -> Response:
+    iri = f"{base_iri()}graph/{name}"
+    ext = None
+    if iri not in backend().graphs():
+        name, ext = _split_extension(name)
+        iri = f"{base_iri()}graph/{name}"
+        if ext is None:
+            return not_found_page(iri)
+    return serve_document(iri, f"graph/{name}", ext, kind="graph")
