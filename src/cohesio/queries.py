@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 LANGS = ("fr", "en")
 TYPES = ("iri", "string", "integer", "decimal", "boolean", "date")
@@ -279,3 +280,99 @@ def load_queries(directory: Path) -> list[NamedQuery]:
     if not directory.is_dir():
         return []
     return sorted((load_query(path) for path in directory.glob("*.rq") if path.is_file()), key=lambda q: q.name)
+
+
+# ------------------------------------------------------------------ the queries as linked data
+
+SH = "http://www.w3.org/ns/shacl#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+DCT = "http://purl.org/dc/terms/"
+CANONICAL_BASE = "https://w3id.org/cohesio/"
+
+
+def query_iri(query: NamedQuery, base_iri: str = CANONICAL_BASE) -> str:
+    return f"{base_iri}id/query/{query.name}"
+
+
+def queries_graph(queries: list[NamedQuery], base_iri: str = CANONICAL_BASE) -> list:
+    """The named queries as SHACL executables (``sh:SPARQLSelectExecutable`` with ``sh:select``),
+    labelled and described in French and English, as a list of ``pyoxigraph.Triple``.
+
+    IRIs: ``{base_iri}id/query/{name}``. ``sh:select`` holds the query without its header, its
+    parameters left as variables (``$name``); ``dct:identifier`` is the name used by ``/api/{name}``.
+    """
+    import pyoxigraph as ox
+
+    def node(iri: str) -> ox.NamedNode:
+        return ox.NamedNode(iri)
+
+    triples: list = []
+    for query in queries:
+        subject = node(query_iri(query, base_iri))
+        add = lambda p, o: triples.append(ox.Triple(subject, node(p), o))  # noqa: E731
+        add(RDF_TYPE, node(SH + "SPARQLSelectExecutable"))
+        add(RDF_TYPE, node(SH + "SPARQLExecutable"))
+        add(SH + "select", ox.Literal(query.body))
+        add(DCT + "identifier", ox.Literal(query.name))
+        for lang in LANGS:
+            add(RDFS + "label", ox.Literal(query.title_in(lang), language=lang))
+            if query.description:
+                add(RDFS + "comment", ox.Literal(query.description_in(lang), language=lang))
+    return triples
+
+
+# ------------------------------------------------------------------ which queries concern a resource
+
+_IGEO = "http://rdf.insee.fr/def/geo#"
+#: A resource of one of these types fills the parameters of these names.
+TYPE_PARAMS: dict[str, tuple[str, ...]] = {
+    "https://w3id.org/cohesio/ontology#Initiative": ("initiative",),
+    _IGEO + "Commune": ("commune",),
+    _IGEO + "Departement": ("departement",),
+    _IGEO + "Region": ("region",),
+    "http://www.w3.org/ns/org#Organization": ("actor", "body"),
+}
+
+
+def _collection(iri: str, base_iri: str) -> str | None:
+    """``id/commune/`` for ``{base}id/commune/13004``: the kind of resource an IRI names."""
+    if not iri.startswith(base_iri):
+        return None
+    path = iri[len(base_iri):]
+    return path.rsplit("/", 1)[0] + "/" if "/" in path else None
+
+
+def queries_for(resource_iri: str, rdf_types: Iterable[str] = (), queries: list[NamedQuery] | None = None,
+                base_iri: str = CANONICAL_BASE,
+                directory: Path | None = None) -> list[tuple[NamedQuery, dict[str, str]]]:
+    """The named queries that take ``resource_iri`` as a parameter, with that parameter filled.
+
+    A query qualifies when one of its ``iri`` parameters is of the resource's kind: its default is
+    in the same IRI collection (``…/id/commune/13004`` and ``…/id/commune/35238``; defaults are
+    written with the canonical base, ``base_iri`` is the deployment's), or the resource has a type
+    of :data:`TYPE_PARAMS` naming that parameter, and the resource is among the parameter's
+    ``values`` when it has any. Other parameters keep their defaults (absent from the dict).
+    ``queries`` defaults to :func:`load_queries` of ``directory`` (default: ``queries/`` of the
+    working directory's project).
+    """
+    if queries is None:
+        queries = load_queries(directory or Path("queries"))
+    kind = _collection(resource_iri, base_iri)
+    types = set(rdf_types)
+    names_by_type = {name for t in types for name in TYPE_PARAMS.get(t, ())}
+    found: list[tuple[NamedQuery, dict[str, str]]] = []
+    for query in queries:
+        for param in query.params:
+            if param.type != "iri":
+                continue
+            same_kind = kind is not None and _collection(param.default, CANONICAL_BASE) == kind
+            if not (same_kind or param.name in names_by_type):
+                continue
+            if param.values and resource_iri not in param.values and (
+                    base_iri == CANONICAL_BASE
+                    or CANONICAL_BASE + resource_iri[len(base_iri):] not in param.values):
+                continue
+            found.append((query, {param.name: resource_iri}))
+            break
+    return found
