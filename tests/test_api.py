@@ -568,3 +568,25 @@ def test_queries_for() -> None:
     found = queries_for("https://data.example/id/commune/13004", (), queries, base_iri="https://data.example/")
     assert [(q.name, p) for q, p in found] == [("initiatives-in-commune",
                                                 {"commune": "https://data.example/id/commune/13004"})]
+
+
+def test_resource_pages_link_to_their_queries_and_the_links_answer(client) -> None:
+    page = client.get("/doc/departement/38", headers={"Accept": "text/html"}, query_string={"lang": "en"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    link = re.search(r'href="(/api/initiatives-in-departement\?[^"]+)"', html)
+    assert link, "the département page links to the initiatives-in-département query"
+    url = link.group(1).replace("&amp;", "&")
+    assert "departement%2F38" in url
+    answer = client.get(url, headers={"Accept": "application/json"})
+    assert answer.status_code == 200
+    labels = {row.get("label") or row.get("initiativeLabel") for row in answer.get_json()["rows"]}
+    assert any("Échirolles" in str(label) for label in labels)
+
+
+def test_queries_are_published_in_the_graph_as_sparql_executables(client) -> None:
+    query = ("PREFIX sh: <http://www.w3.org/ns/shacl#> SELECT (COUNT(DISTINCT ?q) AS ?n) "
+             "WHERE { ?q a sh:SPARQLSelectExecutable ; sh:select ?text }")
+    answer = client.get("/sparql", query_string={"query": query}, headers={"Accept": "application/sparql-results+json"})
+    count = int(answer.get_json()["results"]["bindings"][0]["n"]["value"])
+    assert count == len(list((ROOT / "queries").glob("*.rq")))

@@ -147,6 +147,13 @@ def write_artefacts(store: ox.Store, staged_dir: Path, settings: Settings, manif
     meta_node = ox.NamedNode(meta)
     store.load(description.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES,
                to_graph=meta_node)
+    # The named queries of queries/, as SHACL executables, so other tools can discover them.
+    from cohesio.queries import load_queries, queries_graph
+
+    queries_dir = settings.project_dir / "queries"
+    if queries_dir.is_dir():
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, meta_node)
+                     for t in queries_graph(load_queries(queries_dir), base))
     meta_triples = sum(1 for _ in store.quads_for_pattern(None, None, None, meta_node))
     artefacts["meta_triples"] = meta_triples
     counts = manifest.get("counts")

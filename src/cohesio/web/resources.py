@@ -241,6 +241,8 @@ def serve_document(iri: str, doc_path: str, ext: str | None, kind: str = "resour
                 extra["terms"] = [d.describe(b, term, lang) for term in sorted(terms)]
             if kind == "graph":
                 extra["triple_count"] = count
+            if kind == "resource":
+                extra["queries"] = _queries_about(iri, desc, link, lang)
             response = html_page("resource.html", desc=desc, kind=kind, doc_path=doc_path,
                                  formats=DOC_FORMATS, sparql=sparql_links(iri),
                                  jsonld=schema_jsonld(_schema_org(desc, link, lang)), **extra)
@@ -283,6 +285,21 @@ def thing(path: str) -> Response:
     response = redirect(target, code=303)
     response.vary.add("Accept")
     return response
+
+
+def _queries_about(iri: str, desc, link: Linker, lang: str) -> list[tuple[str, str]]:
+    """(title, API URL) of the named queries that take this resource as a parameter (the API
+    takes the IRI itself, under the base, not its local URL)."""
+    from cohesio.queries import queries_for
+
+    settings = current_app.config["COHESIO_SETTINGS"]
+    found = queries_for(iri, sorted(desc.type_iris()), base_iri=settings.base_iri,
+                        directory=settings.project_dir / "queries")
+    links = []
+    for query, params in found:
+        url = f"/api/{quote(query.name)}?" + "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in params.items())
+        links.append((query.title_in(lang), url))
+    return links
 
 
 @blueprint.route("/doc/<path:path>", methods=["GET"])
