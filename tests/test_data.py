@@ -155,3 +155,13 @@ def test_editorial_statements_live_in_the_editorial_graph(store):
     assert _count(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {editorial} {{ ?i a coh:Initiative }} }}") == 0
     assert _count(store, f"""SELECT (COUNT(DISTINCT ?i) AS ?n) WHERE {{
         GRAPH {editorial} {{ ?i dct:subject ?t }} }}""") >= 24
+
+
+def test_cohesio_validate_accepts_the_shipped_sources_as_a_build_does():
+    from click.testing import CliRunner
+
+    from cohesio.cli import main
+
+    result = CliRunner().invoke(main, ["--project-dir", str(ROOT), "validate", "--format", "json"])
+    assert result.exit_code == 0, result.output[:2000]
+    assert '"conforms": true' in result.output

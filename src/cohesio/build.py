@@ -130,6 +130,45 @@ def geography_neighbourhood(store: ox.Store, base_iri: str) -> rdflib.Graph:
     return result
 
 
+def check_files(settings: Settings, files: list[Path], with_project: bool = True,
+                everything: bool = False) -> tuple[Report, int]:
+    """Validate ``files`` (and, ``with_project``, the project's edited sources) as a build would.
+
+    As in a build, the part of the official geography the data points at is added, so links to
+    communes and départements are not reported as dangling; ``everything`` validates the whole
+    geography instead. Returns the report and the number of triples checked. Raises
+    :class:`UnusableInput` for a file that does not parse.
+    """
+    sources = discover(settings.project_dir) if with_project else []
+    edited = [s.path for s in sources if everything or s.group.validated_in_full] + list(files)
+    data = load_data(edited)
+    extra = rdflib.Graph()
+    reference = [s for s in sources if not s.group.validated_in_full]
+    if reference and not everything:
+        store = ox.Store()  # in memory: the geography loads in about a second
+        for source in reference:
+            with open_bytes(source.path) as stream:
+                store.bulk_load(stream, format=source.format,
+                                to_graph=ox.NamedNode(source.group.graph_iri(CANONICAL_BASE_IRI)))
+        checked = ox.NamedNode(CANONICAL_BASE_IRI + "graph/checked")
+        for s_, p_, o_ in union_graph(data):
+            store.add(ox.Quad(_to_oxigraph(s_), _to_oxigraph(p_), _to_oxigraph(o_), checked))
+        extra = geography_neighbourhood(store, CANONICAL_BASE_IRI)
+    graph = union_graph(data, extra)
+    report = validate(graph, shapes_path=settings.shapes_dir / "cohesio.shapes.ttl", lang=settings.lang)
+    return report, len(graph)
+
+
+def _to_oxigraph(term: rdflib.term.Node):
+    if isinstance(term, rdflib.URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, rdflib.BNode):
+        return ox.BlankNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or rdflib.XSD.string)))
+
+
 def _to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Node:
     if isinstance(term, ox.NamedNode):
         return rdflib.URIRef(term.value)

@@ -149,9 +149,9 @@ def validate(ctx: click.Context, files: tuple[Path, ...], standalone: bool, ever
     practices and territories; --standalone checks them alone. Exit 0 valid, 1 invalid,
     2 unusable input (the file, line and parser message are printed).
     """
-    from cohesio.sources import discover, is_rdf_file
-    from cohesio.validation import UnusableInput, load_data
-    from cohesio.validation import validate as run_validate
+    from cohesio.build import check_files
+    from cohesio.sources import is_rdf_file
+    from cohesio.validation import UnusableInput
 
     settings = _settings(ctx)
     lang = settings.lang
@@ -164,17 +164,15 @@ def validate(ctx: click.Context, files: tuple[Path, ...], standalone: bool, ever
             paths.extend(found)
         else:
             paths.append(item)
-    if not files or not standalone:
-        paths = [s.path for s in discover(settings.project_dir) if everything or s.group.validated_in_full] + paths
     try:
-        data = load_data(paths)
+        report, checked = check_files(settings, paths, with_project=not files or not standalone,
+                                      everything=everything)
     except UnusableInput as exc:
         _fail(_unusable(exc), EXIT_UNUSABLE)
-    report = run_validate(data, shapes_path=_shapes_file(settings))
     if fmt == "json":
         click.echo(json.dumps(report.to_json(lang), ensure_ascii=False, indent=2))
     elif report.conforms:
-        click.echo(i18n.t("validate.ok", lang, n=len(data)))
+        click.echo(i18n.t("validate.ok", lang, n=checked))
         if report.violations:
             click.echo(report.to_text(lang))
     else:
