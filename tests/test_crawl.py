@@ -18,7 +18,8 @@ import ld_support  # noqa: E402
 
 ROOT_URL = "http://localhost/"
 BASE = "https://w3id.org/cohesio/"
-HTML = {"Accept": "text/html"}
+# What a browser sends: HTML first, anything else acceptable (the API answers JSON to a browser).
+HTML = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 RDF = {"Accept": "text/turtle"}
 HREF = re.compile(r'href="([^"#]*)')
 SKIP = ("/sparql", "/catalog", "/dumps/", "/.well-known/", "/assets/")
