@@ -230,11 +230,14 @@ def _unusable(exc: Exception) -> str:
 
 @main.command()
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, help="Port to listen on (default 8000).")
-@click.option("--workers", type=int, help="Server worker processes (default 2).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on (default 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Server worker processes (default 2).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
-    """Serve the published graph: SPARQL endpoint at /sparql (more surfaces as they are built)."""
+    """Serve the published graph: pages, linked data, /sparql, /api, /catalog, dumps.
+
+    Runs gunicorn in the foreground (Ctrl-C stops it). Exit 3 if nothing is published yet.
+    """
     import dataclasses
 
     from cohesio import versions
