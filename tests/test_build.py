@@ -179,3 +179,14 @@ def test_reference_geography_is_validated_in_full_once_per_content(project, monk
     build(settings)
     assert len(calls) == 1  # same geography, same shapes: remembered
     assert (project / "cache" / "validated-reference.json").is_file()
+
+
+def test_usage_errors_are_introduced_in_both_languages():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "cohesio", "serve", "--port", "0"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "Erreur d'utilisation" in done.stderr and "Usage error" in done.stderr and "--port" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "cohesio", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "build" in done.stdout and "validate" in done.stdout

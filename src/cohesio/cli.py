@@ -334,3 +334,24 @@ def push(ctx: click.Context, quiet: bool, chunk_size: int) -> None:
         click.echo(f"  {graph.rsplit('/', 1)[-1]:<12} {n:>9}")
     for graph in result.removed:
         click.echo(("  supprimé : " if lang == "fr" else "  removed: ") + graph)
+
+
+def run() -> None:
+    """The console script: ``main`` with click's usage errors introduced in French and English.
+
+    click writes its own messages in English only; the line before them says in both languages
+    what kind of error it is and where to look, and the exit code stays click's (2).
+    """
+    try:
+        main.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Interrompu. / Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            click.echo(exc.ctx.get_usage(), err=True)
+        click.echo("Erreur d'utilisation (voir --help) / Usage error (see --help):", err=True)
+        click.echo(f"  {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
