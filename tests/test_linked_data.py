@@ -193,3 +193,15 @@ def test_ontology_and_graphs(real):
     assert r.status_code == 200 and "ontology#Initiative" in r.get_data(as_text=True)
     r = real.get("/graph/guide.ttl")
     assert r.status_code == 200 and "void#triples" in r.get_data(as_text=True) or "void:triples" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/doc/a%25zz", "/id/a%25zz", "/doc/[x]", "/doc/%ff%fe", "/ontology/x%25zz"])
+def test_paths_the_engine_cannot_name_are_404_not_500(c, path):
+    response = c.get(path, headers={"Accept": "text/turtle"})
+    assert response.status_code == 404
+    assert "Accept" in response.headers.get("Vary", "")
+
+
+def test_odd_page_numbers_and_missing_graph_variants(c):
+    assert c.get("/doc/departement/99?page=²", headers={"Accept": "text/html"}).status_code == 200
+    assert c.get("/graph/zzz.ttl", headers={"If-None-Match": "*"}).status_code == 404

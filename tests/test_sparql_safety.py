@@ -518,3 +518,21 @@ def test_fuzz_raw_query_string_never_5xx(sparql_app, raw_query_string):
     environ = {"QUERY_STRING": raw_query_string.decode("latin-1")}
     response = client.get("/sparql", environ_overrides=environ)
     _no_server_error(response)
+
+
+def test_result_text_is_bounded_even_within_the_row_cap(client):
+    """One row can carry a string doubled by CONCAT: the size of a result is bounded, not only its rows."""
+    binds = "".join(f"BIND(CONCAT(?v{i},?v{i}) AS ?v{i + 1}) " for i in range(15))
+    query = 'SELECT ?v15 WHERE { BIND(STRAFTER("' + "x" * 1100 + '","") AS ?v0) ' + binds + "}"
+    response = client.post("/sparql", data={"query": query}, headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200
+    assert len(response.data) < 1_000_000
+    assert response.headers["Cohesio-Truncated"].startswith("true")
+
+
+def test_deep_nesting_is_refused_before_it_reaches_the_engine(client):
+    query = "SELECT * WHERE " + "{" * 300 + "}" * 300  # under the 2,000-byte limit of these tests
+    response = client.post("/sparql", data={"query": query})
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "imbriquée" in text and "nested" in text

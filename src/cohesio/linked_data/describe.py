@@ -211,6 +211,8 @@ class Description:
 
 
 def exists(backend, iri: str) -> bool:
+    if not is_safe_iri(iri):
+        return False
     s = _iri(iri)
     rows = select(backend, f"SELECT ?x WHERE {{ {{ {s} ?p ?x }} UNION {{ ?x ?p {s} }} }} LIMIT 1")
     return bool(rows)

@@ -21,7 +21,15 @@ FORBIDDEN = set('<>"{}|^`\\ \t\r\n')
 
 
 def is_safe_iri(iri: str) -> bool:
-    return bool(iri) and not any(c in FORBIDDEN or ord(c) < 0x20 for c in iri)
+    """Whether ``iri`` can be written between <> in a query: the engine's own IRI parser decides,
+    so a path the engine would refuse (bad %-escape, brackets, U+FFFD) is a 404, never a 500."""
+    if not iri or any(c in FORBIDDEN or ord(c) < 0x20 or c == "\ufffd" for c in iri):
+        return False
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        return False
+    return True
 
 
 def url_path(path: str) -> str:
@@ -73,7 +81,8 @@ class Linker:
         """The link an HTML page gives for ``iri``: the document on this server, else the IRI itself."""
         path = self.doc_path(iri)
         if path is None:
-            return iri
+            # Data may hold any IRI; only web and mail schemes become live links (never javascript:).
+            return iri if iri.lower().startswith(("http://", "https://", "mailto:", "urn:")) else "#"
         fragment = ""
         if "#" in iri:
             fragment = "#" + iri.split("#", 1)[1]

@@ -32,6 +32,7 @@ class Job:
     substitutions: tuple[tuple[str, str], ...] = ()  # (variable, N-Triples term)
     union_default_graph: bool = True
     max_rows: int = 10_000
+    max_chars: int = formats.MAX_RESULT_CHARS
     prefixes: tuple[tuple[str, str], ...] = ()
 
 
@@ -51,6 +52,11 @@ class QueryError(Exception):
 
 class QueryTimeout(Exception):
     """The query ran past its time bound and its worker was killed."""
+
+
+class QueryCrashed(Exception):
+    """The query process died while evaluating (e.g. the engine exhausted its stack): a server-side
+    failure of that one query, answered 503; a fresh process has taken its place."""
 
 
 class PoolClosed(Exception):
@@ -93,13 +99,13 @@ def evaluate(store: ox.Store, job: Job) -> Outcome:
         return Outcome(body, "ASK", fmt.name, 1, False, time.perf_counter() - started)
     if isinstance(result, ox.QuerySolutions):
         variables = [v.value for v in result.variables]
-        solutions, truncated = formats.capped(iter(result), job.max_rows)
+        solutions, truncated = formats.capped(iter(result), job.max_rows, job.max_chars)
         rows = [[s[v] for v in variables] for s in solutions]
         if fmt.kind != "solutions":
             fmt = formats.SOLUTION_FORMATS[0]
         body = formats.write_solutions(fmt, variables, rows)
         return Outcome(body, "SELECT", fmt.name, len(rows), truncated, time.perf_counter() - started)
-    triples, truncated = formats.capped(iter(result), job.max_rows)
+    triples, truncated = formats.capped(iter(result), job.max_rows, job.max_chars)
     if fmt.kind != "graph":
         fmt = formats.GRAPH_FORMATS[0]
     body = formats.write_graph(fmt, triples, dict(job.prefixes))
@@ -206,7 +212,7 @@ class QueryPool:
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             self._retire(worker)
             worker = self._spawn()
-            raise QueryError("Le processus de requête s'est arrêté. / The query process stopped.") from None
+            raise QueryCrashed() from None
         finally:
             if not self._closed:
                 self._idle.put(worker)

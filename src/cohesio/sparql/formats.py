@@ -147,11 +147,40 @@ def write_solutions(fmt: Format, variables: list[str], rows: Iterable[list], boo
     return ("\n".join(lines) + "\n").encode()
 
 
-def capped(items: Iterator, limit: int) -> tuple[list, bool]:
-    """At most ``limit`` items, and whether more were there (read one further to know)."""
+#: Default bound of the text a result may carry (the sum of its terms' lengths), in characters.
+MAX_RESULT_CHARS = 32 * 1024 * 1024
+
+
+def _term_chars(term) -> int:
+    if term is None:
+        return 0
+    if isinstance(term, ox.Triple):
+        return _term_chars(term.subject) + _term_chars(term.predicate) + _term_chars(term.object)
+    return len(getattr(term, "value", "")) + 8
+
+
+def _item_chars(item) -> int:
+    if isinstance(item, (ox.Triple, ox.Quad)):
+        return _term_chars(item.subject) + _term_chars(item.predicate) + _term_chars(item.object)
+    if isinstance(item, ox.QuerySolution):
+        return sum(_term_chars(term) for term in item)
+    return 0
+
+
+def capped(items: Iterator, limit: int, max_chars: int = MAX_RESULT_CHARS) -> tuple[list, bool]:
+    """At most ``limit`` items carrying at most ``max_chars`` of text, and whether more were there.
+
+    The row cap alone does not bound a result's size (one row can hold a string doubled twenty
+    times by CONCAT), so the text of the terms is counted too; a result cut by either bound is
+    announced the same way.
+    """
     taken: list = []
+    chars = 0
     for item in items:
         if len(taken) == limit:
+            return taken, True
+        chars += _item_chars(item)
+        if chars > max_chars:
             return taken, True
         taken.append(item)
     return taken, False

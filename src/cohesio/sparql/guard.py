@@ -51,12 +51,31 @@ class Inspection:
     has_from: bool
 
 
+#: Deepest nesting of { } and ( ) accepted. The engine's parser recurses on nesting, and a few
+#: thousand levels overflow its stack and kill the query process; real queries stay far below.
+MAX_NESTING = 200
+
+
 def words(text: str) -> list[str]:
     """The bare words of a SPARQL text, upper-cased, in order (keywords and a few literals)."""
     found: list[str] = []
+    depth = 0
     for match in _TOKEN.finditer(text):
-        if match.lastgroup == "word":
+        kind = match.lastgroup
+        if kind == "word":
             found.append(match.group().upper())
+        elif kind == "other":
+            char = match.group()
+            if char in "{(":
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise Refusal(
+                        400,
+                        f"Requête trop imbriquée (plus de {MAX_NESTING} niveaux d'accolades ou de parenthèses).",
+                        f"Query nested too deeply (more than {MAX_NESTING} levels of braces or brackets).",
+                    )
+            elif char in "})":
+                depth -= 1
     return found
 
 

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from cohesio import api
 from cohesio.namespaces import PREFIXES
 from cohesio.queries import NamedQuery, QueryFileError, load_queries, queries_graph
-from cohesio.sparql.executor import QueryError, QueryTimeout
+from cohesio.sparql.executor import QueryCrashed, QueryError, QueryTimeout
 from cohesio.store.errors import RemoteError, RemoteUnavailable
 from cohesio.web import i18n
 from cohesio.web.errors import ClientError
@@ -98,6 +98,10 @@ def run(name: str) -> Response:
         raise ClientError(status, f"Le serveur SPARQL distant n'a pas répondu correctement : {exc}",
                           f"The remote SPARQL server did not answer properly: {exc}",
                           headers={"Retry-After": "30"} if status == 503 else None) from None
+    except QueryCrashed:
+        raise ClientError(503, f"Le processus qui évaluait la requête « {name} » s'est arrêté ; réessayez.",
+                          f"The process evaluating query '{name}' stopped; try again.",
+                          headers={"Retry-After": "5"}) from None
     except QueryTimeout:
         raise ClientError(
             503,

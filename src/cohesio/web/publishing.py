@@ -91,7 +91,7 @@ def _rdf_response(graph, fmt: Format, negotiated: bool, cache: str) -> Response:
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or int(raw) < 1:
         raise ClientError(400, f"Paramètre « page » invalide : {raw!r} (entier ≥ 1).",
                           f"Invalid 'page' parameter: {raw!r} (integer ≥ 1).")
     return int(raw)

@@ -136,11 +136,20 @@ def html_page(template: str, status: int = 200, **context) -> Response:
     return i18n.localize(response)
 
 
+def _raw_query() -> str:
+    """The request's query string as it came, bytes percent-quoted: carried over a redirect
+    without decoding it (it may not be UTF-8)."""
+    return quote(request.query_string, safe="=&%+;,/:@")
+
+
 def not_found_page(iri: str | None = None) -> Response:
     if not wants_html():
-        return error_response(404, f"Aucune ressource publiée à cette adresse : {iri or request.path}",
-                              f"Nothing is published at this address: {iri or request.path}")
-    response = html_page("not_found.html", status=404, iri=iri)
+        response = error_response(404, f"Aucune ressource publiée à cette adresse : {iri or request.path}",
+                                  f"Nothing is published at this address: {iri or request.path}")
+    else:
+        response = html_page("not_found.html", status=404, iri=iri)
+    # The answer depends on Accept (HTML or text): say so to caches, and keep it out of them.
+    response.vary.add("Accept")
     response.headers["Cache-Control"] = "no-cache"
     return response
 
@@ -214,7 +223,7 @@ def serve_document(iri: str, doc_path: str, ext: str | None, kind: str = "resour
             return not_acceptable()
     lang = get_lang()
     page = request.args.get("page", "1")
-    page_no = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    page_no = int(page) if page.isascii() and page.isdigit() and len(page) <= 5 and int(page) > 0 else 1
     tag, when, not_modified = conditional(f"{iri}|{fmt.name}|{lang if fmt is HTML else ''}")
     b = backend()
     link = linker()
@@ -281,7 +290,7 @@ def thing(path: str) -> Response:
         return not_found_page(iri)
     target = "/doc/" + url_path(path)
     if request.query_string:
-        target += "?" + request.query_string.decode("latin-1")
+        target += "?" + _raw_query()
     response = redirect(target, code=303)
     response.vary.add("Accept")
     return response
@@ -328,7 +337,7 @@ def ontology_version(version: str) -> Response:
     version (one version is served at a time); any other version is unknown here."""
     iri = f"{base_iri()}ontology/{version}"
     if is_safe_iri(iri) and d.exists(backend(), iri):
-        return redirect(f"/ontology{('?' + request.query_string.decode()) if request.query_string else ''}", 303)
+        return redirect(f"/ontology{('?' + _raw_query()) if request.query_string else ''}", 303)
     return not_found_page(iri)
 
 
@@ -339,6 +348,6 @@ def graph(name: str) -> Response:
     if iri not in backend().graphs():
         name, ext = _split_extension(name)
         iri = f"{base_iri()}graph/{name}"
-        if ext is None:
+        if ext is None or iri not in backend().graphs():
             return not_found_page(iri)
     return serve_document(iri, f"graph/{name}", ext, kind="graph")

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, request
 
 from cohesio.namespaces import PREFIXES
 from cohesio.sparql import description, formats, guard
-from cohesio.sparql.executor import Job, QueryError, QueryTimeout
+from cohesio.sparql.executor import Job, QueryCrashed, QueryError, QueryTimeout
 from cohesio.store.errors import RemoteError, RemoteUnavailable
 from cohesio.web.errors import ClientError
 from cohesio.web.negotiation import negotiate
@@ -136,6 +136,11 @@ def endpoint() -> Response:
         raise ClientError(status, f"Le serveur SPARQL distant n'a pas répondu correctement : {exc}",
                           f"The remote SPARQL server did not answer properly: {exc}",
                           headers={"Retry-After": "30"} if status == 503 else None) from None
+    except QueryCrashed:
+        raise ClientError(503, "Le processus qui évaluait la requête s'est arrêté ; il a été remplacé. "
+                               "Simplifiez la requête.",
+                          "The process evaluating the query stopped; it has been replaced. Simplify the query.",
+                          headers={"Retry-After": "5"}) from None
     except QueryTimeout:
         raise ClientError(
             503,
