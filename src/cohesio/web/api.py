@@ -14,9 +14,9 @@ from cohesio import api
 from cohesio.namespaces import PREFIXES
 from cohesio.queries import NamedQuery, QueryFileError, load_queries, queries_graph
 from cohesio.sparql.executor import QueryCrashed, QueryError, QueryTimeout
-from cohesio.store.errors import RemoteError, RemoteUnavailable
+from cohesio.store.errors import RemoteError
 from cohesio.web import i18n
-from cohesio.web.errors import ClientError
+from cohesio.web.errors import ClientError, remote_failure
 
 blueprint = Blueprint("api", __name__, template_folder="templates")
 blueprint.record_once(lambda state: i18n.install(state.app))
@@ -94,10 +94,7 @@ def run(name: str) -> Response:
         raise ClientError(500, f"La requête nommée « {name} » a échoué : {message}",
                           f"Named query '{name}' failed: {message}") from None
     except RemoteError as exc:
-        status = 503 if isinstance(exc, RemoteUnavailable) else 502
-        raise ClientError(status, f"Le serveur SPARQL distant n'a pas répondu correctement : {exc}",
-                          f"The remote SPARQL server did not answer properly: {exc}",
-                          headers={"Retry-After": "30"} if status == 503 else None) from None
+        raise remote_failure(exc) from None
     except QueryCrashed:
         raise ClientError(503, f"Le processus qui évaluait la requête « {name} » s'est arrêté ; réessayez.",
                           f"The process evaluating query '{name}' stopped; try again.",

@@ -30,6 +30,16 @@ class ClientError(HTTPException):
         self.extra_headers = headers or {}
 
 
+def remote_failure(exc: Exception) -> ClientError:
+    """The answer when the remote SPARQL server fails: 503 if unreachable (retry later), else 502."""
+    from cohesio.store.errors import RemoteUnavailable
+
+    status = 503 if isinstance(exc, RemoteUnavailable) else 502
+    return ClientError(status, f"Le serveur SPARQL distant n'a pas répondu correctement : {exc}",
+                       f"The remote SPARQL server did not answer properly: {exc}",
+                       headers={"Retry-After": "30"} if status == 503 else None)
+
+
 def error_response(status: int, message_fr: str, message_en: str, headers: dict[str, str] | None = None) -> Response:
     body = f"{status} — {message_fr}\n{status} — {message_en}\n"
     response = Response(body, status=status, content_type="text/plain; charset=utf-8")

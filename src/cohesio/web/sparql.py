@@ -14,8 +14,8 @@ from flask import Blueprint, Response, current_app, request
 from cohesio.namespaces import PREFIXES
 from cohesio.sparql import description, formats, guard
 from cohesio.sparql.executor import Job, QueryCrashed, QueryError, QueryTimeout
-from cohesio.store.errors import RemoteError, RemoteUnavailable
-from cohesio.web.errors import ClientError
+from cohesio.store.errors import RemoteError
+from cohesio.web.errors import ClientError, remote_failure
 from cohesio.web.negotiation import negotiate
 
 blueprint = Blueprint("sparql", __name__)
@@ -132,10 +132,7 @@ def endpoint() -> Response:
         message = " ".join(str(exc).split())  # the parser's message may span lines: keep one line per language
         raise ClientError(400, f"Requête SPARQL invalide : {message}", f"Invalid SPARQL query: {message}") from None
     except RemoteError as exc:
-        status = 503 if isinstance(exc, RemoteUnavailable) else 502
-        raise ClientError(status, f"Le serveur SPARQL distant n'a pas répondu correctement : {exc}",
-                          f"The remote SPARQL server did not answer properly: {exc}",
-                          headers={"Retry-After": "30"} if status == 503 else None) from None
+        raise remote_failure(exc) from None
     except QueryCrashed:
         raise ClientError(503, "Le processus qui évaluait la requête s'est arrêté ; il a été remplacé. "
                                "Simplifiez la requête.",
