@@ -205,3 +205,14 @@ def test_paths_the_engine_cannot_name_are_404_not_500(c, path):
 def test_odd_page_numbers_and_missing_graph_variants(c):
     assert c.get("/doc/departement/99?page=²", headers={"Accept": "text/html"}).status_code == 200
     assert c.get("/graph/zzz.ttl", headers={"If-None-Match": "*"}).status_code == 404
+
+
+def test_provenance_badges_are_translated():
+    """Graph names are looked up at run time (not seen by the template-string check): each has a
+    French translation."""
+    from cohesio.web.i18n import translations
+    from cohesio.web.resources import GRAPH_NAMES
+
+    french = translations("fr")
+    for name in GRAPH_NAMES.values():
+        assert french.gettext(name) != name, name
