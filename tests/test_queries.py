@@ -173,3 +173,16 @@ def test_every_example_returns_rows_on_the_data(path: Path, published_data: ox.S
     (query,) = [q for q in load_queries(QUERIES) if q.name == path.stem]
     rows = list(published_data.query(query.bind(), use_default_graph_as_union=True))
     assert rows, f"{path.name} returns no row with its defaults"
+
+
+def test_loaded_queries_follow_edits_of_the_directory(tmp_path):
+    from cohesio.queries import load_queries
+
+    source = next(Path(__file__).resolve().parents[1].joinpath("queries").glob("*.rq"))
+    (tmp_path / "one.rq").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    assert [q.name for q in load_queries(tmp_path)] == ["one"]
+    assert [q.name for q in load_queries(tmp_path)] == ["one"]  # from the cache
+    (tmp_path / "two.rq").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    assert [q.name for q in load_queries(tmp_path)] == ["one", "two"]
+    (tmp_path / "one.rq").unlink()
+    assert [q.name for q in load_queries(tmp_path)] == ["two"]

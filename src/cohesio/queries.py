@@ -274,12 +274,28 @@ def load_query(path: Path) -> NamedQuery:
     return parse_query(text, path)
 
 
+#: Parsed queries per directory, with the (name, mtime, size) stamp of its files when parsed.
+_LOADED: dict[Path, tuple[tuple, list[NamedQuery]]] = {}
+
+
 def load_queries(directory: Path) -> list[NamedQuery]:
-    """Every ``*.rq`` of ``directory``, sorted by name; none if the directory does not exist."""
+    """Every ``*.rq`` of ``directory``, sorted by name; none if the directory does not exist.
+
+    Pages, the API and the editor ask on every request: the files are parsed again only when one
+    of them is added, removed or changed, so an edited query is seen without a restart.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         return []
-    return sorted((load_query(path) for path in directory.glob("*.rq") if path.is_file()), key=lambda q: q.name)
+    paths = sorted(path for path in directory.glob("*.rq") if path.is_file())
+    stamp = tuple((path.name, stat.st_mtime_ns, stat.st_size) for path in paths for stat in [path.stat()])
+    key = directory.resolve()
+    cached = _LOADED.get(key)
+    if cached is not None and cached[0] == stamp:
+        return list(cached[1])
+    queries = sorted((load_query(path) for path in paths), key=lambda q: q.name)
+    _LOADED[key] = (stamp, queries)
+    return list(queries)
 
 
 # ------------------------------------------------------------------ the queries as linked data

@@ -19,22 +19,21 @@ def pages(count: int, per_file: int = PER_FILE) -> int:
     return max(1, math.ceil(count / per_file))
 
 
-def urlset(iris: list[str], lastmod: str | None) -> bytes:
-    out = ['<?xml version="1.0" encoding="UTF-8"?>\n', f'<urlset xmlns="{NS}">\n']
+def _document(root: str, item: str, locations: list[str], lastmod: str | None) -> bytes:
+    """A sitemap document: ``<root>`` holding one ``<item><loc>…</loc></item>`` per location."""
     when = f"<lastmod>{escape(lastmod)}</lastmod>" if lastmod else ""
-    for iri in iris:
-        out.append(f"<url><loc>{escape(iri)}</loc>{when}</url>\n")
-    out.append("</urlset>\n")
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n', f'<{root} xmlns="{NS}">\n']
+    out.extend(f"<{item}><loc>{escape(loc)}</loc>{when}</{item}>\n" for loc in locations)
+    out.append(f"</{root}>\n")
     return "".join(out).encode("utf-8")
+
+
+def urlset(iris: list[str], lastmod: str | None) -> bytes:
+    return _document("urlset", "url", iris, lastmod)
 
 
 def index(urls: list[str], lastmod: str | None) -> bytes:
-    out = ['<?xml version="1.0" encoding="UTF-8"?>\n', f'<sitemapindex xmlns="{NS}">\n']
-    when = f"<lastmod>{escape(lastmod)}</lastmod>" if lastmod else ""
-    for url in urls:
-        out.append(f"<sitemap><loc>{escape(url)}</loc>{when}</sitemap>\n")
-    out.append("</sitemapindex>\n")
-    return "".join(out).encode("utf-8")
+    return _document("sitemapindex", "sitemap", urls, lastmod)
 
 
 def robots(service_root: str) -> str:
