@@ -13,20 +13,33 @@ The data is built around the project's real vocabularies and the real official g
   ``coh:asPrinted`` @fr, ``prov:wasDerivedFrom`` → the guide, sometimes ``dct:description`` and
   ``foaf:page``; in the editorial graph ``dct:subject`` (the practice's themes, sometimes one more,
   sub-topics included) and sometimes ``dct:audience``.
+* with ``territories=True`` (``--territories``; what ``benchmarks/scale.py`` uses) the initiatives
+  are spread over every level of the official geography, not only communes: 84 % on a commune, 8 % on
+  the commune's intercommunality (EPCI), 5 % on its département, 3 % on its région, the place drawn
+  the same way (so a populous area has more of each). The lead is then the territory's council
+  (``Conseil départemental d'…``, ``Conseil régional de …``, the EPCI itself as a body), with
+  ``coh:jurisdiction`` → the territory, shared by every initiative of that territory. The default
+  (communes only) is kept so that ``benchmarks/endpoint.py`` gives the data of its published results.
 
 Everything is deterministic for a given seed. By default initiatives are added until the whole
-graph (static part included) reaches ``--size`` triples.
+graph (static part included) reaches ``--size`` triples; ``--initiatives N`` asks for exactly N.
 
-The output is one N-Quads file (graph = provenance, as in a build), and optionally a published
-cohesio version (``versions.staging_dir`` → ``bulk_load`` → ``versions.publish``) that the real
-``cohesio serve`` serves. **No SHACL validation is run on that path**: validating a million triples
-with pyshacl takes far longer than the benchmark and is measured elsewhere; the shape-validity of the
-generator's output is checked at a small size by ``tests/test_benchmarks_smoke.py``.
+Outputs:
+
+* :func:`generate`: one N-Quads file (graph = provenance, as in a build), and optionally a published
+  cohesio version (``versions.staging_dir`` → ``bulk_load`` → ``versions.publish``) that the real
+  ``cohesio serve`` serves. **No SHACL validation is run on that path**: validating a million triples
+  with pyshacl takes far longer than the benchmark and is measured elsewhere; the shape-validity of the
+  generator's output is checked at a small size by ``tests/test_benchmarks_smoke.py``.
+* :func:`write_sources`: the synthetic part only, as project source files
+  (``data/guide/synthetic-initiatives.nt``, ``data/editorial/synthetic-initiatives.nt``) that the real
+  ``cohesio build`` loads and validates with the project's own files (``benchmarks/scale.py``).
 
 Command line::
 
     .venv/bin/python benchmarks/synthetic.py --size 1000000 --out /tmp/cohesio-bench/data.nq \\
         --store-dir /tmp/cohesio-bench/store
+    .venv/bin/python benchmarks/synthetic.py --initiatives 100000 --territories --project-dir /tmp/p
 """
 
 from __future__ import annotations
@@ -98,10 +111,21 @@ class Commune:
     name: str
     departement: str
     population: int = 1000
+    #: SIREN of its intercommunality (``coh:intercommunality``), if it has one.
+    epci: str | None = None
 
     @property
     def iri(self) -> str:
         return f"{ID}commune/{self.code}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Territories:
+    """What the generator needs of the levels above the communes: French names of the EPCIs,
+    départements and régions (by IRI), and the région of each département (by code)."""
+
+    names: dict[str, str]
+    region_of: dict[str, str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +146,7 @@ class Vocabulary:
 
 @dataclasses.dataclass
 class Dataset:
-    """What :func:`generate` wrote."""
+    """What :func:`generate` (or :func:`write_sources`) wrote."""
 
     path: Path
     triples: int
@@ -134,10 +158,15 @@ class Dataset:
     seed: int
     #: IRIs the benchmark's queries are about (chosen deterministically from the data).
     probes: dict[str, str]
+    #: Initiatives per level of the geography (commune, epci, departement, region).
+    levels: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: The files written (write_sources: one per named graph).
+    files: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["path"] = str(self.path)
+        d["files"] = list(self.files)
         return d
 
 
@@ -175,59 +204,105 @@ def read_vocabulary(repo: Path = REPO) -> Vocabulary:
     return Vocabulary(practices, members("themes"), members("audiences"))
 
 
-_COMMUNE_LINE = re.compile(r'^<' + re.escape(ID) + r'commune/([^>]+)> <([^>]+)> (.*) \.$')
+_GEO_LINE = re.compile(r'^<' + re.escape(ID) + r'(commune|epci|departement|region)/([^>]+)> <([^>]+)> (.*) \.$')
 
 
-def read_communes(path: Path = GEOGRAPHY_FILE) -> list[Commune]:
-    """The communes of the official geography: code, French name, département, population."""
+def read_geography(path: Path = GEOGRAPHY_FILE) -> tuple[list[Commune], Territories]:
+    """The communes of the official geography (code, French name, département, population,
+    intercommunality) and the names of its EPCIs, départements and régions."""
     name: dict[str, str] = {}
     dep: dict[str, str] = {}
     pop: dict[str, int] = {}
+    epci: dict[str, str] = {}
+    names: dict[str, str] = {}
+    region_of: dict[str, str] = {}
     with gzip.open(path, "rt", encoding="utf-8") as f:
         for line in f:
-            m = _COMMUNE_LINE.match(line.rstrip("\n"))
+            m = _GEO_LINE.match(line.rstrip("\n"))
             if not m:
                 continue
-            code, pred, obj = m.groups()
+            kind, code, pred, obj = m.groups()
+            if kind != "commune":
+                if pred == RDFS_LABEL and obj.endswith("@fr"):
+                    names[f"{ID}{kind}/{code}"] = json.loads(obj[: -len("@fr")])
+                elif kind == "departement" and pred == IGEO + "subdivisionDe":
+                    region_of[code] = obj[1:-1].rsplit("/", 1)[1]
+                continue
             if pred == RDFS_LABEL and obj.endswith("@fr"):
                 name[code] = json.loads(obj[: -len("@fr")])  # N-Triples string escapes ⊂ JSON's
             elif pred == IGEO + "subdivisionDe":
                 dep[code] = obj[1:-1].rsplit("/", 1)[1]
             elif pred == SCHEMA + "population":
                 pop[code] = int(obj.split('"')[1])
-    return [Commune(c, name[c], dep[c], pop.get(c, 0)) for c in sorted(name)]
+            elif pred == COH + "intercommunality":
+                epci[code] = obj[1:-1].rsplit("/", 1)[1]
+    communes = [Commune(c, name[c], dep[c], pop.get(c, 0), epci.get(c)) for c in sorted(name)]
+    return communes, Territories(names, region_of)
 
 
-def mini_geography(communes: Iterable[Commune]) -> list[str]:
-    """N-Quads of a small geography (communes, their départements, one région) for tiny runs."""
-    g = GRAPH["geography"]
+def read_communes(path: Path = GEOGRAPHY_FILE) -> list[Commune]:
+    """The communes of the official geography: code, French name, département, population, EPCI."""
+    return read_geography(path)[0]
+
+
+MINI_REGION = "99"
+
+
+def mini_territories(communes: Iterable[Commune]) -> Territories:
+    """The territories of :func:`mini_geography`, for tiny runs."""
+    names = {f"{ID}region/{MINI_REGION}": "Région d'essai"}
+    region_of: dict[str, str] = {}
+    for c in communes:
+        names[f"{ID}departement/{c.departement}"] = f"Département {c.departement}"
+        region_of[c.departement] = MINI_REGION
+        if c.epci:
+            names[f"{ID}epci/{c.epci}"] = f"Intercommunalité {c.epci}"
+    return Territories(names, region_of)
+
+
+def mini_geography(communes: Iterable[Commune], graph: bool = True) -> list[str]:
+    """N-Quads (``graph`` False: N-Triples) of a small geography (the communes, their
+    intercommunalities and départements, one région) for tiny runs."""
+    g = f" <{GRAPH['geography']}>" if graph else ""
     lines: list[str] = []
     deps = set()
+    epcis = set()
     for c in communes:
         s = c.iri
         lines += [
-            f"<{s}> <{RDF_TYPE}> <{IGEO}Commune> <{g}> .",
-            f'<{s}> <{RDFS_LABEL}> "{_lit(c.name)}"@fr <{g}> .',
-            f'<{s}> <{RDFS_LABEL}> "{_lit(c.name)}"@en <{g}> .',
-            f'<{s}> <{IGEO}codeINSEE> "{c.code}" <{g}> .',
-            f"<{s}> <{IGEO}subdivisionDe> <{ID}departement/{c.departement}> <{g}> .",
+            f"<{s}> <{RDF_TYPE}> <{IGEO}Commune>{g} .",
+            f'<{s}> <{RDFS_LABEL}> "{_lit(c.name)}"@fr{g} .',
+            f'<{s}> <{RDFS_LABEL}> "{_lit(c.name)}"@en{g} .',
+            f'<{s}> <{IGEO}codeINSEE> "{c.code}"{g} .',
+            f"<{s}> <{IGEO}subdivisionDe> <{ID}departement/{c.departement}>{g} .",
         ]
+        if c.epci:
+            lines.append(f"<{s}> <{COH}intercommunality> <{ID}epci/{c.epci}>{g} .")
+            epcis.add(c.epci)
         deps.add(c.departement)
-    region = f"{ID}region/99"
+    region = f"{ID}region/{MINI_REGION}"
     lines += [
-        f"<{region}> <{RDF_TYPE}> <{IGEO}Region> <{g}> .",
-        f'<{region}> <{RDFS_LABEL}> "Région d\'essai"@fr <{g}> .',
-        f'<{region}> <{RDFS_LABEL}> "Test region"@en <{g}> .',
-        f'<{region}> <{IGEO}codeINSEE> "99" <{g}> .',
+        f"<{region}> <{RDF_TYPE}> <{IGEO}Region>{g} .",
+        f'<{region}> <{RDFS_LABEL}> "Région d\'essai"@fr{g} .',
+        f'<{region}> <{RDFS_LABEL}> "Test region"@en{g} .',
+        f'<{region}> <{IGEO}codeINSEE> "{MINI_REGION}"{g} .',
     ]
     for d in sorted(deps):
         s = f"{ID}departement/{d}"
         lines += [
-            f"<{s}> <{RDF_TYPE}> <{IGEO}Departement> <{g}> .",
-            f'<{s}> <{RDFS_LABEL}> "Département {d}"@fr <{g}> .',
-            f'<{s}> <{RDFS_LABEL}> "Département {d}"@en <{g}> .',
-            f'<{s}> <{IGEO}codeINSEE> "{d}" <{g}> .',
-            f"<{s}> <{IGEO}subdivisionDe> <{region}> <{g}> .",
+            f"<{s}> <{RDF_TYPE}> <{IGEO}Departement>{g} .",
+            f'<{s}> <{RDFS_LABEL}> "Département {d}"@fr{g} .',
+            f'<{s}> <{RDFS_LABEL}> "Département {d}"@en{g} .',
+            f'<{s}> <{IGEO}codeINSEE> "{d}"{g} .',
+            f"<{s}> <{IGEO}subdivisionDe> <{region}>{g} .",
+        ]
+    for e in sorted(epcis):
+        s = f"{ID}epci/{e}"
+        lines += [
+            f"<{s}> <{RDF_TYPE}> <{IGEO}Intercommunalite>{g} .",
+            f'<{s}> <{RDFS_LABEL}> "Intercommunalité {e}"@fr{g} .',
+            f'<{s}> <{RDFS_LABEL}> "Intercommunality {e}"@en{g} .',
+            f'<{s}> <{IGEO}codeINSEE> "{e}"{g} .',
         ]
     return lines
 
@@ -249,11 +324,177 @@ def _static_quads(repo: Path, full: bool) -> Iterator[ox.Quad]:
 _AUDIENCE_PHRASES = ("des habitants", "des familles", "des jeunes", "des aînés", "des demandeurs d'emploi")
 _ASSOCIATION_KINDS = (("Association", "Association"), ("Collectif", "Collective"),
                       ("Comité de quartier", "Neighbourhood committee"), ("Maison des associations", "Associations house"))
+#: With ``territories=True``: the share of initiatives placed on each level (cumulative draw).
+TERRITORY_SHARES: tuple[tuple[str, float], ...] = (("commune", 0.84), ("epci", 0.08), ("departement", 0.05),
+                                                   ("region", 0.03))
+_OTYPE = f"{ID}organization-type/"
 
 
 def _de(name: str) -> str:
     """French "de" with elision: "de Rennes", "d'Échirolles"."""
     return f"d'{name}" if unicodedata.normalize("NFKD", name[:1]).lower()[:1] in "aeiouyh" else f"de {name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Place:
+    """Where an initiative takes place, and who leads it there."""
+
+    level: str  # commune, epci, departement, region
+    iri: str
+    code: str
+    name: str
+    key: str  # the place part of the initiative's IRI (unique per place)
+    printed: str  # what the guide would print after "Exemple :"
+
+
+class _Generator:
+    """Draws initiatives one by one (statements as ``(graph, "<s> <p> o")`` pairs); keeps what the
+    probes and the summary need. The draws of the communes-only mode are those of the first version
+    of this module, so that its output is unchanged."""
+
+    def __init__(self, vocab: Vocabulary, communes: list[Commune], rng: random.Random,
+                 territories: Territories | None) -> None:
+        self.vocab, self.communes, self.rng, self.territories = vocab, communes, rng, territories
+        self.cum = list(itertools.accumulate(max(c.population, 1) ** 0.6 for c in communes))
+        self.total_w = self.cum[-1]
+        self.source = f"{ID}source/guide"
+        self.n_ini = self.n_org = 0
+        self.municipality: dict[str, str] = {}  # commune code → its council
+        self.councils: dict[str, str] = {}  # territory IRI (other levels) → its council
+        self.taken: dict[str, int] = {}
+        self.per_commune: dict[str, list[str]] = {}
+        self.levels: dict[str, int] = {}
+
+    def _place(self, c: Commune) -> _Place:
+        c_slug = slugify(c.name)
+        commune = _Place("commune", c.iri, c.code, c.name, f"{c_slug}-{c.code}", f"{c.name} ({c.departement})")
+        if self.territories is None:
+            return commune
+        draw = self.rng.random()
+        level = "commune"
+        for name, share in TERRITORY_SHARES:
+            if draw < share:
+                level = name
+                break
+            draw -= share
+        if level == "epci" and c.epci:
+            code = c.epci
+        elif level == "departement":
+            code = c.departement
+        elif level == "region" and c.departement in self.territories.region_of:
+            code = self.territories.region_of[c.departement]
+        else:
+            return commune
+        iri = f"{ID}{level}/{code}"
+        name = self.territories.names.get(iri, code)
+        short = {"epci": "epci", "departement": "dep", "region": "reg"}[level]
+        return _Place(level, iri, code, name, f"{slugify(name)}-{short}-{code}", name)
+
+    def _council(self, place: _Place, c: Commune, out: list[tuple[str, str]]) -> str:
+        if place.level == "commune":
+            org = self.municipality.get(c.code)
+            if org is not None:
+                return org
+            org = f"{ID}organization/ville-{slugify(_de(c.name))}-{c.code}"
+            self.municipality[c.code] = org
+            labels = (f"Ville {_de(c.name)}", f"City of {c.name}")
+            otype: str | None = "municipality"
+        else:
+            org = self.councils.get(place.iri)
+            if org is not None:
+                return org
+            if place.level == "epci":
+                org = f"{ID}organization/epci-{place.code}"
+                labels, otype = (place.name, f"{place.name} (intercommunality)"), "intercommunal-body"
+            elif place.level == "departement":
+                org = f"{ID}organization/conseil-departemental-{place.key}"
+                labels = (f"Conseil départemental {_de(place.name)}", f"{place.name} departmental council")
+                otype = "departmental-council"
+            else:  # the vocabulary has no type for regional councils: none is stated
+                org = f"{ID}organization/conseil-regional-{place.key}"
+                labels, otype = (f"Conseil régional {_de(place.name)}", f"{place.name} regional council"), None
+            self.councils[place.iri] = org
+        self.n_org += 1
+        guide = "guide"
+        out.append((guide, f"<{org}> <{RDF_TYPE}> <{ORG}Organization>"))
+        out.append((guide, f"<{org}> <{RDF_TYPE}> <{ORG}FormalOrganization>"))
+        out.append((guide, f'<{org}> <{RDFS_LABEL}> "{_lit(labels[0])}"@fr'))
+        out.append((guide, f'<{org}> <{RDFS_LABEL}> "{_lit(labels[1])}"@en'))
+        if otype:
+            out.append((guide, f"<{org}> <{ORG}classification> <{_OTYPE}{otype}>"))
+        out.append((guide, f"<{org}> <{COH}jurisdiction> <{place.iri}>"))
+        out.append((guide, f"<{org}> <{PROV}wasDerivedFrom> <{self.source}>"))
+        return org
+
+    def next(self) -> list[tuple[str, str]]:
+        """The statements of one more initiative (and of the organisations it brings)."""
+        rng, vocab = self.rng, self.vocab
+        out: list[tuple[str, str]] = []
+        c = self.communes[bisect.bisect_left(self.cum, rng.random() * self.total_w)]
+        p = vocab.practices[rng.randrange(len(vocab.practices))]
+        place = self._place(c)
+        self.levels[place.level] = self.levels.get(place.level, 0) + 1
+        # the model's "{practice-slug}--{place-slug}", the code making the place slug unique
+        base = f"{p.slug}--{place.key}"
+        k = self.taken.get(base, 0) + 1
+        self.taken[base] = k
+        ini = f"{ID}initiative/{base}" + (f"-{k}" if k > 1 else "")
+        self.n_ini += 1
+        if place.level == "commune":
+            self.per_commune.setdefault(c.code, []).append(ini)
+        org = self._council(place, c, out)
+
+        guide, editorial = "guide", "editorial"
+        name = place.name
+        out.append((guide, f"<{ini}> <{RDF_TYPE}> <{COH}Initiative>"))
+        out.append((guide, f'<{ini}> <{RDFS_LABEL}> "{_lit(p.label_fr)} — {_lit(name)}"@fr'))
+        out.append((guide, f'<{ini}> <{RDFS_LABEL}> "{_lit(p.label_en)} — {_lit(name)}"@en'))
+        out.append((guide, f"<{ini}> <{DCT}type> <{p.iri}>"))
+        out.append((guide, f"<{ini}> <{DCT}spatial> <{place.iri}>"))
+        out.append((guide, f"<{ini}> <{COH}lead> <{org}>"))
+        out.append((guide, f'<{ini}> <{COH}asPrinted> "→ Exemple : {_lit(place.printed)}"@fr'))
+        out.append((guide, f"<{ini}> <{PROV}wasDerivedFrom> <{self.source}>"))
+        if rng.random() < 0.3:
+            who = _AUDIENCE_PHRASES[rng.randrange(len(_AUDIENCE_PHRASES))]
+            council = "de la ville" if place.level == "commune" else "de la collectivité"
+            out.append((guide, f'<{ini}> <{DCT}description> "{_lit(p.label_fr)} à {_lit(name)}, à l\'initiative '
+                               f'{council}, au service {who}."@fr'))
+            by = "the city" if place.level == "commune" else "the council"
+            out.append((guide, f'<{ini}> <{DCT}description> "{_lit(p.label_en)} in {_lit(name)}, started by {by}."@en'))
+        if rng.random() < 0.25:
+            host = slugify(name) or ("commune" if place.level == "commune" else place.level)
+            out.append((guide, f"<{ini}> <{FOAF}page> <https://www.{host}.fr/{p.slug}>"))
+        if rng.random() < 0.5:
+            kind_fr, kind_en = _ASSOCIATION_KINDS[rng.randrange(len(_ASSOCIATION_KINDS))]
+            assoc = f"{ID}organization/{slugify(kind_fr)}-{p.slug}-{place.key}" + (f"-{k}" if k > 1 else "")
+            self.n_org += 1
+            out.append((guide, f"<{assoc}> <{RDF_TYPE}> <{ORG}Organization>"))
+            out.append((guide, f'<{assoc}> <{RDFS_LABEL}> "{kind_fr} « {_lit(p.label_fr)} » {_lit(_de(name))}"@fr'))
+            out.append((guide, f'<{assoc}> <{RDFS_LABEL}> "{kind_en} “{_lit(p.label_en)}” of {_lit(name)}"@en'))
+            out.append((guide, f"<{assoc}> <{ORG}classification> <{_OTYPE}association>"))
+            out.append((guide, f"<{assoc}> <{PROV}wasDerivedFrom> <{self.source}>"))
+            out.append((guide, f"<{ini}> <{COH}partner> <{assoc}>"))
+        # editorial graph: the practice's themes (sometimes one more) and sometimes an audience
+        subjects = set(p.themes) or {vocab.themes[0]}
+        if rng.random() < 0.2:
+            subjects.add(vocab.themes[rng.randrange(len(vocab.themes))])
+        for t in sorted(subjects):
+            out.append((editorial, f"<{ini}> <{DCT}subject> <{t}>"))
+        if vocab.audiences and rng.random() < 0.5:
+            out.append((editorial, f"<{ini}> <{DCT}audience> <{vocab.audiences[rng.randrange(len(vocab.audiences))]}>"))
+        return out
+
+
+def _inputs(repo: Path, communes: list[Commune] | None, territories: bool
+            ) -> tuple[Vocabulary, list[Commune], Territories | None, bool]:
+    full = communes is None
+    vocab = read_vocabulary(repo)
+    if full:
+        communes, terr = read_geography(repo / "data" / "geography" / "cog.nt.gz")
+    else:
+        terr = mini_territories(communes)
+    assert communes
+    return vocab, communes, (terr if territories else None), full
 
 
 def generate(
@@ -263,20 +504,15 @@ def generate(
     seed: int = 20240601,
     communes: list[Commune] | None = None,
     repo: Path = REPO,
+    territories: bool = False,
 ) -> Dataset:
     """Write the N-Quads file ``out``; stop at ``initiatives`` initiatives, or when the whole graph
     reaches ``size`` triples. ``communes`` given: a tiny run with a mini geography of those communes
-    instead of the official one (and only the vocabulary files as static part)."""
+    instead of the official one (and only the vocabulary files as static part). ``territories``:
+    spread the initiatives over every level of the geography (see the module docstring)."""
     started = time.perf_counter()
-    full = communes is None
-    vocab = read_vocabulary(repo)
-    if full:
-        communes = read_communes(repo / "data" / "geography" / "cog.nt.gz")
-    assert communes
-    rng = random.Random(seed)
-    cum = list(itertools.accumulate(max(c.population, 1) ** 0.6 for c in communes))
-    total_w = cum[-1]
-    themes_top = [t for t in vocab.themes]
+    vocab, communes, terr, full = _inputs(repo, communes, territories)
+    gen = _Generator(vocab, communes, random.Random(seed), terr)
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -299,82 +535,15 @@ def generate(
             f.write("\n".join(lines) + "\n")
             n_static += len(lines)
 
-        guide, editorial = GRAPH["guide"], GRAPH["editorial"]
-        source = f"{ID}source/guide"
+        graph_of = {name: f" <{iri}> .\n" for name, iri in GRAPH.items()}
         total = n_static
-        n_ini = n_org = 0
-        municipality: dict[str, str] = {}
-        taken: dict[str, int] = {}
-        per_commune: dict[str, list[str]] = {}
         lines: list[str] = []
-
-        def emit(s: str, p: str, o: str, g: str) -> None:
-            lines.append(f"<{s}> <{p}> {o} <{g}> .\n")
-
         while True:
-            if initiatives is not None and n_ini >= initiatives:
+            if initiatives is not None and gen.n_ini >= initiatives:
                 break
             if initiatives is None and size is not None and total + len(lines) >= size:
                 break
-            c = communes[bisect.bisect_left(cum, rng.random() * total_w)]
-            p = vocab.practices[rng.randrange(len(vocab.practices))]
-            c_slug = slugify(c.name)
-            # the model's "{practice-slug}--{place-slug}", the code making the place slug unique
-            base = f"{p.slug}--{c_slug}-{c.code}"
-            k = taken.get(base, 0) + 1
-            taken[base] = k
-            ini = f"{ID}initiative/{base}" + (f"-{k}" if k > 1 else "")
-            n_ini += 1
-            per_commune.setdefault(c.code, []).append(ini)
-
-            org = municipality.get(c.code)
-            if org is None:
-                org = f"{ID}organization/ville-{slugify(_de(c.name))}-{c.code}"
-                municipality[c.code] = org
-                n_org += 1
-                emit(org, RDF_TYPE, f"<{ORG}Organization>", guide)
-                emit(org, RDF_TYPE, f"<{ORG}FormalOrganization>", guide)
-                emit(org, RDFS_LABEL, f'"Ville {_lit(_de(c.name))}"@fr', guide)
-                emit(org, RDFS_LABEL, f'"City of {_lit(c.name)}"@en', guide)
-                emit(org, ORG + "classification", f"<{ID}organization-type/municipality>", guide)
-                emit(org, COH + "jurisdiction", f"<{c.iri}>", guide)
-                emit(org, PROV + "wasDerivedFrom", f"<{source}>", guide)
-
-            emit(ini, RDF_TYPE, f"<{COH}Initiative>", guide)
-            emit(ini, RDFS_LABEL, f'"{_lit(p.label_fr)} — {_lit(c.name)}"@fr', guide)
-            emit(ini, RDFS_LABEL, f'"{_lit(p.label_en)} — {_lit(c.name)}"@en', guide)
-            emit(ini, DCT + "type", f"<{p.iri}>", guide)
-            emit(ini, DCT + "spatial", f"<{c.iri}>", guide)
-            emit(ini, COH + "lead", f"<{org}>", guide)
-            emit(ini, COH + "asPrinted", f'"→ Exemple : {_lit(c.name)} ({c.departement})"@fr', guide)
-            emit(ini, PROV + "wasDerivedFrom", f"<{source}>", guide)
-            if rng.random() < 0.3:
-                who = _AUDIENCE_PHRASES[rng.randrange(len(_AUDIENCE_PHRASES))]
-                emit(ini, DCT + "description",
-                     f'"{_lit(p.label_fr)} à {_lit(c.name)}, à l\'initiative de la ville, au service {who}."@fr', guide)
-                emit(ini, DCT + "description",
-                     f'"{_lit(p.label_en)} in {_lit(c.name)}, started by the city."@en', guide)
-            if rng.random() < 0.25:
-                emit(ini, FOAF + "page", f"<https://www.{c_slug or 'commune'}.fr/{p.slug}>", guide)
-            if rng.random() < 0.5:
-                kind_fr, kind_en = _ASSOCIATION_KINDS[rng.randrange(len(_ASSOCIATION_KINDS))]
-                assoc = f"{ID}organization/{slugify(kind_fr)}-{p.slug}-{c_slug}-{c.code}" + (f"-{k}" if k > 1 else "")
-                n_org += 1
-                emit(assoc, RDF_TYPE, f"<{ORG}Organization>", guide)
-                emit(assoc, RDFS_LABEL, f'"{kind_fr} « {_lit(p.label_fr)} » {_lit(_de(c.name))}"@fr', guide)
-                emit(assoc, RDFS_LABEL, f'"{kind_en} “{_lit(p.label_en)}” of {_lit(c.name)}"@en', guide)
-                emit(assoc, ORG + "classification", f"<{ID}organization-type/association>", guide)
-                emit(assoc, PROV + "wasDerivedFrom", f"<{source}>", guide)
-                emit(ini, COH + "partner", f"<{assoc}>", guide)
-            # editorial graph: the practice's themes (sometimes one more) and sometimes an audience
-            subjects = set(p.themes) or {themes_top[0]}
-            if rng.random() < 0.2:
-                subjects.add(themes_top[rng.randrange(len(themes_top))])
-            for t in sorted(subjects):
-                emit(ini, DCT + "subject", f"<{t}>", editorial)
-            if vocab.audiences and rng.random() < 0.5:
-                emit(ini, DCT + "audience", f"<{vocab.audiences[rng.randrange(len(vocab.audiences))]}>", editorial)
-
+            lines.extend(t + graph_of[g] for g, t in gen.next())
             if len(lines) >= 100_000:
                 f.writelines(lines)
                 total += len(lines)
@@ -382,18 +551,77 @@ def generate(
         f.writelines(lines)
         total += len(lines)
     tmp.replace(out)
-    if not n_ini:
+    if not gen.n_ini:
         raise ValueError(f"--size {size} is not above the static part ({n_static} triples): no initiative generated")
 
-    probes = choose_probes(communes, per_commune, vocab)
-    return Dataset(out, total, n_static, n_ini, n_org, len(municipality), time.perf_counter() - started,
-                   seed, probes)
+    probes = choose_probes(communes, gen.per_commune, vocab, gen.municipality, terr)
+    return Dataset(out, total, n_static, gen.n_ini, gen.n_org, len(gen.municipality), time.perf_counter() - started,
+                   seed, probes, dict(gen.levels))
 
 
-def choose_probes(communes: list[Commune], per_commune: dict[str, list[str]], vocab: Vocabulary) -> dict[str, str]:
+#: Where :func:`write_sources` puts the synthetic part, per named graph (relative to the project).
+SOURCE_FILES = {"guide": "data/guide/synthetic-initiatives.nt", "editorial": "data/editorial/synthetic-initiatives.nt"}
+
+
+def write_sources(
+    project_dir: Path,
+    initiatives: int,
+    seed: int = 20240601,
+    communes: list[Commune] | None = None,
+    repo: Path = REPO,
+    territories: bool = True,
+) -> Dataset:
+    """Write ``initiatives`` synthetic initiatives as project source files under ``project_dir``
+    (:data:`SOURCE_FILES`: N-Triples, one file per named graph), for the real ``cohesio build``.
+
+    Only the synthetic part is written: the project's own files (ontology, guide, editorial,
+    geography) are the static part, put next to them by the caller. ``communes`` given: the
+    initiatives are spread over those communes (and their mini geography, which the caller
+    writes with :func:`mini_geography`). ``triples`` and ``static_triples`` of the result count
+    the synthetic part only (``static_triples`` = 0)."""
+    started = time.perf_counter()
+    vocab, communes, terr, _full = _inputs(repo, communes, territories)
+    gen = _Generator(vocab, communes, random.Random(seed), terr)
+    project_dir = Path(project_dir)
+    paths = {g: project_dir / rel for g, rel in SOURCE_FILES.items()}
+    for path in paths.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    files = {g: open(path.with_name(path.name + ".tmp"), "w", encoding="utf-8") for g, path in paths.items()}
+    buffers: dict[str, list[str]] = {g: [] for g in paths}
+    total = 0
+    try:
+        while gen.n_ini < initiatives:
+            for g, t in gen.next():
+                buffers[g].append(t + " .\n")
+            if len(buffers["guide"]) >= 100_000:
+                for g, lines in buffers.items():
+                    files[g].writelines(lines)
+                    total += len(lines)
+                    lines.clear()
+        for g, lines in buffers.items():
+            files[g].writelines(lines)
+            total += len(lines)
+    finally:
+        for f in files.values():
+            f.close()
+    for path in paths.values():
+        path.with_name(path.name + ".tmp").replace(path)
+    if not gen.n_ini:
+        raise ValueError("no initiative asked for")
+    probes = choose_probes(communes, gen.per_commune, vocab, gen.municipality, terr)
+    return Dataset(paths["guide"], total, 0, gen.n_ini, gen.n_org, len(gen.municipality),
+                   time.perf_counter() - started, seed, probes, dict(gen.levels),
+                   tuple(str(p) for p in paths.values()))
+
+
+def choose_probes(communes: list[Commune], per_commune: dict[str, list[str]], vocab: Vocabulary,
+                  municipality: dict[str, str] | None = None, territories: Territories | None = None
+                  ) -> dict[str, str]:
     """The resources the benchmark asks about: a typical city, its département, one initiative of
     it, and a theme. Rennes / Ille-et-Vilaine (the guide's first example) when present; otherwise
-    the commune with the median number of initiatives among those that have some."""
+    the commune with the median number of initiatives among those that have some. Also (for
+    benchmarks/scale.py): the city's council (``actor``), région, intercommunality, a practice and
+    an audience."""
     by_code = {c.code: c for c in communes}
     code = "35238" if "35238" in per_commune else None
     if code is None:
@@ -402,12 +630,23 @@ def choose_probes(communes: list[Commune], per_commune: dict[str, list[str]], vo
     commune = by_code[code]
     ini = per_commune[code][len(per_commune[code]) // 2]
     theme = f"{ID}theme/famille" if f"{ID}theme/famille" in vocab.themes else vocab.themes[0]
-    return {
+    probes = {
         "initiative": ini,
         "commune": commune.iri,
         "departement": f"{ID}departement/{commune.departement}",
         "theme": theme,
     }
+    if municipality is not None and code in municipality:
+        probes["actor"] = municipality[code]
+    if territories is not None and commune.departement in territories.region_of:
+        probes["region"] = f"{ID}region/{territories.region_of[commune.departement]}"
+    if commune.epci:
+        probes["epci"] = f"{ID}epci/{commune.epci}"
+    practice = ini.rsplit("/", 1)[1].split("--", 1)[0]
+    probes["practice"] = next((p.iri for p in vocab.practices if p.slug == practice), vocab.practices[0].iri)
+    if vocab.audiences:
+        probes["audience"] = vocab.audiences[0]
+    return probes
 
 
 # --------------------------------------------------------------------------- publishing
@@ -445,11 +684,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=1_000_000, help="target triples in all (default 1,000,000)")
     parser.add_argument("--initiatives", type=int, help="exact number of initiatives (overrides --size)")
+    parser.add_argument("--territories", action="store_true",
+                        help="spread the initiatives over communes, EPCIs, départements and régions")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--out", type=Path, default=Path("/tmp/cohesio-bench/data.nq"))
     parser.add_argument("--store-dir", type=Path, help="also publish a cohesio version there")
+    parser.add_argument("--project-dir", type=Path,
+                        help="write the synthetic part as source files of this project directory instead "
+                             "(needs --initiatives; see write_sources)")
     args = parser.parse_args(argv)
-    ds = generate(args.out, size=args.size, initiatives=args.initiatives, seed=args.seed)
+    if args.project_dir:
+        if args.initiatives is None:
+            parser.error("--project-dir needs --initiatives")
+        ds = write_sources(args.project_dir, args.initiatives, seed=args.seed, territories=args.territories)
+        print(json.dumps(ds.as_dict(), indent=2, ensure_ascii=False))
+        return 0
+    ds = generate(args.out, size=args.size, initiatives=args.initiatives, seed=args.seed,
+                  territories=args.territories)
     print(json.dumps(ds.as_dict(), indent=2, ensure_ascii=False))
     if args.store_dir:
         version = publish(args.out, args.store_dir, ds.as_dict())

@@ -22,6 +22,8 @@ import rdflib
 
 from cohesio import __version__, versions
 from cohesio.config import CANONICAL_BASE_IRI, Settings
+from cohesio.contributions import history, log
+from cohesio.contributions.writer import replay, write_lock
 from cohesio.publishing.dumps import write_artefacts
 from cohesio.sources import GROUPS, SourceFile, discover, open_bytes, read_quads, rebase
 from cohesio.validation import Report, UnusableInput, load_data, union_graph, validate
@@ -201,14 +203,22 @@ def build(settings: Settings, progress: Progress = _noop) -> BuildResult:
     timings["parse"] = time.perf_counter() - started
 
     store_dir = settings.store_path
-    staged = versions.staging_dir(store_dir)
-    try:
-        report, manifest = _stage(settings, sources, per_file, digest, data, staged, timings, progress)
-        version = versions.publish(store_dir, staged, manifest["version"], manifest)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
-    versions.prune(store_dir, settings.keep_versions)
+    # The write lock: a change accepted while this build runs would otherwise be published by the
+    # writer, then hidden by this build's version, which read the log before it.
+    with write_lock(settings):
+        log_dir = settings.contributions_path
+        log.clean_temporary(log_dir)
+        log_files = [log_dir / f"{seq:06d}.json" for seq in log.sequence_numbers(log_dir)]
+        if log_files:
+            digest, _ = fingerprint([s.path for s in sources] + shapes + log_files, settings.base_iri, project)
+        staged = versions.staging_dir(store_dir)
+        try:
+            report, manifest = _stage(settings, sources, per_file, digest, data, staged, timings, progress)
+            version = versions.publish(store_dir, staged, manifest["version"], manifest)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        versions.prune(store_dir, settings.keep_versions)
     return BuildResult(version, report, timings)
 
 
@@ -271,8 +281,19 @@ def _stage(settings: Settings, sources: list[SourceFile], per_file: dict[str, st
         timings["load"] = time.perf_counter() - started
 
         started = time.perf_counter()
+        last_change, _ = replay(store, settings.contributions_path, settings.base_iri)
+        if last_change:
+            timings["replay"] = time.perf_counter() - started
+
+        started = time.perf_counter()
         progress("validate", 0, 1)
-        graph = union_graph(data, geography_neighbourhood(store, settings.base_iri))
+        if last_change:
+            # The accepted contributions changed the edited graphs: validate them as they now are.
+            graph = edited_graphs(store, settings.base_iri)
+            for triple in geography_neighbourhood(store, settings.base_iri):
+                graph.add(ox.Quad(*(_to_oxigraph(t) for t in triple)))
+        else:
+            graph = union_graph(data, geography_neighbourhood(store, settings.base_iri))
         report = validate(graph, shapes_path=settings.shapes_dir / "cohesio.shapes.ttl", lang=settings.lang)
         progress("validate", 1, 1)
         timings["validate"] = time.perf_counter() - started
@@ -293,6 +314,7 @@ def _stage(settings: Settings, sources: list[SourceFile], per_file: dict[str, st
             "base_iri": settings.base_iri,
             "inputs_sha256": digest,
             "inputs": per_file,
+            "last_change": last_change,
             "counts": count_graphs(store, settings.base_iri),
             "warnings": sum(1 for v in report.violations if v.severity != "Violation"),
         }
@@ -306,6 +328,17 @@ def _stage(settings: Settings, sources: list[SourceFile], per_file: dict[str, st
         return report, manifest
     finally:
         del store
+
+
+def edited_graphs(store: ox.Store, base_iri: str) -> ox.Store:
+    """The graphs SHACL checks in full at every build, in canonical IRIs, as one graph."""
+    names = [g.name for g in GROUPS if g.validated_in_full] + [history.CONTRIBUTIONS_GRAPH]
+    out = ox.Store()
+    for name in names:
+        graph = ox.NamedNode(f"{base_iri}graph/{name}")
+        out.extend(ox.Quad(*(rebase(t, base_iri, CANONICAL_BASE_IRI) for t in (q.subject, q.predicate, q.object)))
+                   for q in store.quads_for_pattern(None, None, None, graph))
+    return out
 
 
 def count_graphs(store: ox.Store, base_iri: str) -> dict[str, int]:

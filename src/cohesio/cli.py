@@ -5,7 +5,9 @@ Exit codes (documented in ``docs/cli.md``):
 * 0 — success;
 * 1 — the data is invalid (validation failed, build refused);
 * 2 — unusable input or usage (unparsable file, bad option or config);
-* 3 — nothing to work on (no published build yet).
+* 3 — nothing to work on (no published build yet);
+* 4 — a change that cannot be made now: conflict, not found, not editable, nothing to change, or
+  another write holding the lock.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from cohesio.config import ConfigError, Settings, load_settings
 EXIT_INVALID = 1
 EXIT_UNUSABLE = 2
 EXIT_NO_BUILD = 3
+EXIT_CONFLICT = 4
 
 
 class Context:
@@ -334,6 +337,190 @@ def push(ctx: click.Context, quiet: bool, chunk_size: int) -> None:
         click.echo(f"  {graph.rsplit('/', 1)[-1]:<12} {n:>9}")
     for graph in result.removed:
         click.echo(("  supprimé : " if lang == "fr" else "  removed: ") + graph)
+
+
+# ---------------------------------------------------------------- contributions
+
+
+def _agent() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return "cli"
+
+
+_reason_option = click.option("--reason", "-m", required=True,
+                              help="Why: recorded in the history with the change. / Pourquoi (historique).")
+_agent_option = click.option("--agent", default=_agent, show_default="the user name",
+                             help="Who: recorded as the change's author. / Auteur de la modification.")
+_format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+
+
+def _run_change(settings: Settings, fmt: str, action) -> None:
+    """Run one write and turn its outcome into output and an exit code."""
+    from cohesio.contributions.delta import ChangeError
+    from cohesio.contributions.service import InputErrors
+    from cohesio.contributions.writer import Busy, ChangeRefused
+    from cohesio.versions import NoBuildError
+
+    lang = settings.lang
+    try:
+        outcome = action()
+    except NoBuildError as exc:
+        _fail(str(exc), EXIT_NO_BUILD)
+    except InputErrors as exc:
+        if fmt == "json":
+            click.echo(json.dumps({"accepted": False, "errors": [e.to_json(lang) for e in exc.errors]},
+                                  ensure_ascii=False, indent=2))
+        else:
+            click.echo(exc.message(lang), err=True)
+            for e in exc.errors:
+                where = ", ".join(x for x in (f"{i18n.t('import.row', lang)} {e.row}" if e.row else "",
+                                              f"{i18n.t('import.column', lang)} {e.column}" if e.column else "") if x)
+                click.echo(f"  - {where + ' : ' if where and lang == 'fr' else where + ': ' if where else ''}"
+                           f"{e.message(lang)}", err=True)
+        sys.exit(EXIT_INVALID)
+    except ChangeRefused as exc:
+        if fmt == "json":
+            click.echo(json.dumps({"accepted": False, "report": exc.report.to_json(lang)}, ensure_ascii=False, indent=2))
+        else:
+            click.echo(str(exc), err=True)
+            click.echo(exc.report.to_text(lang))
+        sys.exit(EXIT_INVALID)
+    except Busy as exc:
+        _fail(str(exc), EXIT_CONFLICT)
+    except ChangeError as exc:
+        _fail(str(exc), EXIT_UNUSABLE if exc.status == 400 else EXIT_CONFLICT)
+    change = outcome.change
+    if fmt == "json":
+        click.echo(json.dumps({
+            "accepted": change is not None, "dry_run": change is None, "version": outcome.version,
+            "change": change.to_json() if change else None, "timings": outcome.timings,
+            "warnings": outcome.report.to_json(lang)["results"] if outcome.report.violations else [],
+        }, ensure_ascii=False, indent=2))
+        return
+    if change is None:
+        click.echo(i18n.t("import.dry_run", lang))
+    else:
+        click.echo(i18n.t("import.accepted", lang, seq=change.seq, added=len(change.added),
+                          removed=len(change.removed), version=outcome.version))
+        for iri in change.created:
+            click.echo(f"  + {iri}")
+        for iri in change.touched:
+            click.echo(f"  ~ {iri}")
+        for iri in change.withdrawn:
+            click.echo(f"  - {iri}")
+    if outcome.report.violations:
+        click.echo(outcome.report.to_text(lang))
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
+@click.option("--input-format", "input_format", type=click.Choice(["csv", "turtle", "ntriples", "jsonld", "rdfxml"]),
+              help="Format of FILE (default: from its extension).")
+@_reason_option
+@_agent_option
+@click.option("--dry-run", is_flag=True, help="Validate only: publish nothing. / Valider sans publier.")
+@_format_option
+@click.pass_context
+def import_(ctx: click.Context, file: Path, input_format: str | None, reason: str, agent: str, dry_run: bool,
+            fmt: str) -> None:
+    """Add or correct initiatives from a CSV (docs/contribution-template.csv) or RDF file.
+
+    Names of communes, practices, themes and organisations are resolved against the published
+    graph; the result is validated with the SHACL shapes, then published as one change, or refused
+    whole with the report. Exit 0 accepted, 1 refused (errors listed by row and column, or the SHACL
+    report), 2 unreadable file or usage, 3 no build yet, 4 conflict or busy.
+    """
+    from cohesio.contributions import service
+    from cohesio.contributions.delta import ChangeError
+
+    settings = _settings(ctx)
+    try:
+        data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+        fmt_in = service.format_for(input_format, None if str(file) == "-" else file.name)
+    except OSError as exc:
+        _fail(f"{file}: {exc.strerror}", EXIT_UNUSABLE)
+    except ChangeError as exc:
+        _fail(str(exc), EXIT_UNUSABLE)
+
+    def action():
+        triples = service.read_payload(settings, data, fmt_in)
+        return service.import_triples(settings, triples, agent=agent, reason=reason, lang=settings.lang,
+                                      dry_run=dry_run)
+
+    _run_change(settings, fmt, action)
+
+
+@main.command()
+@click.argument("initiative")
+@_reason_option
+@_agent_option
+@_format_option
+@click.pass_context
+def withdraw(ctx: click.Context, initiative: str, reason: str, agent: str, fmt: str) -> None:
+    """Withdraw an initiative (its identifier, e.g. bureau-des-temps--rennes, or its IRI).
+
+    Its triples, the links to it and the quality notes about it alone are removed; the history
+    keeps them, and `cohesio revert` puts them back.
+    """
+    from cohesio.contributions import service
+
+    settings = _settings(ctx)
+    slug = initiative.rstrip("/").rsplit("/", 1)[-1]
+    _run_change(settings, fmt, lambda: service.withdraw_initiative(settings, slug, agent=agent, reason=reason,
+                                                                     lang=settings.lang))
+
+
+@main.command()
+@click.argument("change", type=int)
+@_reason_option
+@_agent_option
+@_format_option
+@click.pass_context
+def revert(ctx: click.Context, change: int, reason: str, agent: str, fmt: str) -> None:
+    """Undo an accepted change (its number), as a new change that is validated like any other."""
+    from cohesio.contributions import service
+
+    settings = _settings(ctx)
+    _run_change(settings, fmt, lambda: service.revert_change(settings, change, agent=agent, reason=reason,
+                                                               lang=settings.lang))
+
+
+@main.command()
+@click.option("--resource", help="Only the changes that created, changed or withdrew this IRI.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "nquads", "turtle"]), default="text",
+              show_default=True, help="json: the log itself; nquads/turtle: the PROV history graph.")
+@click.pass_context
+def history(ctx: click.Context, resource: str | None, fmt: str) -> None:
+    """The accepted changes: who, when, why, what (export with --format)."""
+    import pyoxigraph as ox
+
+    from cohesio.contributions import history as hist
+    from cohesio.contributions.writer import changes_for
+
+    settings = _settings(ctx)
+    found = changes_for(settings, resource)
+    if fmt == "json":
+        click.echo(json.dumps([c.to_json() for c in found], ensure_ascii=False, indent=1))
+    elif fmt in ("nquads", "turtle"):
+        quads = [q for c in found for q in hist.change_quads(c, settings.base_iri)]
+        if fmt == "turtle":
+            triples = sorted((ox.Triple(q.subject, q.predicate, q.object) for q in quads), key=str)
+            out = ox.serialize(triples, format=ox.RdfFormat.TURTLE,
+                               prefixes={"prov": hist.PROV, "coh": settings.base_iri + "ontology#",
+                                         "rdfs": hist.RDFS, "rdf": hist.RDF, "xsd": hist.XSD})
+        else:
+            out = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+        click.echo(out.decode("utf-8"), nl=False)
+    else:
+        lang = settings.lang
+        if not found:
+            click.echo(i18n.t("history.empty", lang))
+        for c in found:
+            click.echo(f"#{c.seq}  {c.time}  {c.agent}  {c.action}  -{len(c.removed)} +{len(c.added)}  {c.reason}")
 
 
 def run() -> None:

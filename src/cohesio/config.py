@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,13 @@ class Settings:
     remote_graph_store_url: str = ""
     remote_user: str = ""
     remote_password: str = ""
+    #: The accepted contributions: an append-only log of change files, replayed by every build.
+    contributions_dir: Path = Path("contributions")
+    #: Who may write through the HTTP API: ``name:token`` pairs separated by spaces or commas.
+    #: The name is recorded as the author of each change; empty disables the write API.
+    write_tokens: str = ""
+    #: How long a write waits for another write or a build to finish before answering 503, in seconds.
+    write_lock_timeout: float = 30.0
 
     def resolve(self, path: Path) -> Path:
         return path if path.is_absolute() else self.project_dir / path
@@ -75,6 +83,15 @@ class Settings:
     @property
     def store_path(self) -> Path:
         return self.resolve(self.store_dir)
+
+    @property
+    def contributions_path(self) -> Path:
+        return self.resolve(self.contributions_dir)
+
+    def tokens(self) -> dict[str, str]:
+        """The write tokens, token → author name (validated by :func:`load_settings`)."""
+        pairs = (item.split(":", 1) for item in re.split(r"[\s,]+", self.write_tokens.strip()) if item)
+        return {token: name for name, token in pairs}
 
     @property
     def shapes_dir(self) -> Path:
@@ -124,6 +141,16 @@ def _validate(settings: Settings) -> Settings:
     for name in ("workers", "threads", "query_processes", "max_rows", "max_query_bytes"):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name} doit être ≥ 1. / {name} must be ≥ 1.")
+    for item in (i for i in re.split(r"[\s,]+", settings.write_tokens.strip()) if i):
+        name, _, token = item.partition(":")
+        if not re.fullmatch(r"[A-Za-z0-9._@-]{1,64}", name) or len(token) < 16:
+            raise ConfigError(
+                "write_tokens : chaque entrée s'écrit nom:jeton, le nom en lettres, chiffres, « . _ @ - », "
+                "le jeton d'au moins 16 caractères. / write_tokens: each entry is name:token, the name made "
+                "of letters, digits and '. _ @ -', the token at least 16 characters long."
+            )
+    if settings.write_lock_timeout <= 0:
+        raise ConfigError("write_lock_timeout doit être > 0. / write_lock_timeout must be > 0.")
     if settings.query_timeout <= 0:
         raise ConfigError("query_timeout doit être > 0. / query_timeout must be > 0.")
     if not 0 < settings.port < 65536:

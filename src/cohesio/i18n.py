@@ -41,6 +41,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Fichier inutilisable {file}{line} : {message}",
         "en": "Unusable file {file}{line}: {message}",
     },
+    "import.row": {"fr": "ligne", "en": "row"},
+    "import.column": {"fr": "colonne", "en": "column"},
+    "import.dry_run": {
+        "fr": "Essai à blanc : la modification est valide ; rien n'a été publié.",
+        "en": "Dry run: the change is valid; nothing was published.",
+    },
+    "import.accepted": {
+        "fr": "Modification n° {seq} acceptée : {removed} triplet(s) retiré(s), {added} ajouté(s) ; version {version} publiée.",
+        "en": "Change no. {seq} accepted: {removed} triple(s) removed, {added} added; version {version} published.",
+    },
+    "history.empty": {"fr": "Aucune modification acceptée.", "en": "No accepted change."},
     "no_files": {
         "fr": "Aucun fichier RDF à valider dans {path}.",
         "en": "No RDF file to validate in {path}.",

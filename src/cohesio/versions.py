@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,8 +106,11 @@ def staging_dir(store_dir: Path) -> Path:
     return path
 
 
-def prune(store_dir: Path, keep: int) -> list[Path]:
-    """Remove old versions and abandoned staging directories, keeping ``current`` and ``keep`` others."""
+def prune(store_dir: Path, keep: int, min_age: float = 0.0) -> list[Path]:
+    """Remove old versions and abandoned staging directories, keeping ``current`` and ``keep`` others.
+
+    Versions published less than ``min_age`` seconds ago are kept too: writes publish versions
+    seconds apart, and a server worker may still be answering from one of them."""
     root = versions_dir(store_dir)
     if not root.is_dir():
         return []
@@ -120,7 +124,10 @@ def prune(store_dir: Path, keep: int) -> list[Path]:
         key=lambda p: p.name,
         reverse=True,
     )
+    now = time.time()
     for old in finished[keep:]:
+        if min_age and now - old.stat().st_mtime < min_age:
+            continue
         shutil.rmtree(old)
         removed.append(old)
     for stale in root.glob(".building-*"):

@@ -1,0 +1,225 @@
+"""From what a contributor sends to the quads a change removes and adds.
+
+Every operation is computed against the published graph at the moment the change is applied (the
+writer holds its lock), so two contributors correcting the same initiative never work from a stale
+copy: the second one's change is computed after the first one's is published.
+
+The rules, in one place:
+
+* **create or correct** (an import, from CSV or RDF): for a resource that does not exist, every
+  triple sent is added; for one that exists, each (property, language) the contributor mentions is
+  replaced — old values removed, new ones added — and properties not mentioned are left alone, so a
+  spreadsheet row with empty cells corrects only what it fills in. Triples already published are
+  not added twice, and stay in the graph they came from (the guide, the editors' graph).
+* **withdraw**: the initiative's own triples, the links to it, and the quality notes about it alone.
+* **revert**: the reverse of an earlier change, refused if a later change has since touched the same
+  triples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import pyoxigraph as ox
+
+from cohesio.config import CANONICAL_BASE_IRI
+from cohesio.contributions.history import CONTRIBUTIONS_GRAPH, graph_iri
+from cohesio.contributions.log import Change
+from cohesio.contributions.view import EDITABLE_GRAPHS, RDF_TYPE, StoreView
+
+COH = CANONICAL_BASE_IRI + "ontology#"
+INITIATIVE = ox.NamedNode(COH + "Initiative")
+DERIVED_FROM = ox.NamedNode("http://www.w3.org/ns/prov#wasDerivedFrom")
+HAS_TARGET = ox.NamedNode("http://www.w3.org/ns/oa#hasTarget")
+QUALITY_ANNOTATION = ox.NamedNode("http://www.w3.org/ns/dqv#QualityAnnotation")
+
+#: What contributors may describe: initiatives and the organisations and places they name. The
+#: official geography, the vocabularies and the guide's practices are not edited through changes.
+EDITABLE_PREFIXES = tuple(CANONICAL_BASE_IRI + f"id/{kind}/" for kind in ("initiative", "organization", "place"))
+SKOLEM_PREFIX = CANONICAL_BASE_IRI + ".well-known/genid/"
+_SLUG = re.compile(r"^[a-z0-9]+(?:-{1,2}[a-z0-9]+)*$")
+
+
+class ChangeError(Exception):
+    """A change that cannot be made as asked (HTTP 4xx); the message is bilingual."""
+
+    status = 400
+
+    def __init__(self, fr: str, en: str, *, details: list[dict] | None = None) -> None:
+        super().__init__(f"{fr} / {en}")
+        self.fr, self.en = fr, en
+        self.details = details or []
+
+    def message(self, lang: str) -> str:
+        return self.fr if lang == "fr" else self.en
+
+
+class NotEditable(ChangeError):
+    status = 403
+
+
+class NotFound(ChangeError):
+    status = 404
+
+
+class Conflict(ChangeError):
+    status = 409
+
+
+class PreconditionFailed(ChangeError):
+    status = 412
+
+
+@dataclass
+class Proposal:
+    """A change before it is validated and numbered."""
+
+    action: str
+    added: set[ox.Quad] = field(default_factory=set)
+    removed: set[ox.Quad] = field(default_factory=set)
+    created: set[str] = field(default_factory=set)
+    withdrawn: set[str] = field(default_factory=set)
+    reverts: int | None = None
+
+    @property
+    def touched(self) -> set[str]:
+        return {q.subject.value for q in self.added | self.removed if isinstance(q.subject, ox.NamedNode)}
+
+    def is_empty(self) -> bool:
+        return not self.added and not self.removed
+
+
+def contributions_graph() -> ox.NamedNode:
+    return ox.NamedNode(graph_iri(CONTRIBUTIONS_GRAPH))
+
+
+def describe(view: StoreView, node) -> set[ox.Quad]:
+    """The quads of the editable graphs whose subject is ``node``."""
+    editable = {ox.NamedNode(graph_iri(g)) for g in EDITABLE_GRAPHS}
+    return {q for q in view.quads(node) if q.graph_name in editable}
+
+
+def etag(view: StoreView, node) -> str:
+    """A validator of one resource's current description, for If-Match (no lost update)."""
+    lines = sorted(f"{q.predicate} {q.object}" for q in view.quads(node))
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:32]
+
+
+def check_editable(subject) -> None:
+    if isinstance(subject, ox.BlankNode):
+        return
+    iri = subject.value
+    if iri.startswith(EDITABLE_PREFIXES) or iri.startswith(SKOLEM_PREFIX):
+        slug = iri.rsplit("/", 1)[1]
+        if iri.startswith(SKOLEM_PREFIX) or _SLUG.match(slug):
+            return
+        raise ChangeError(
+            f"Identifiant mal formé : « {slug} » (lettres minuscules, chiffres et tirets). ",
+            f"Malformed identifier: '{slug}' (lower-case letters, digits and hyphens).",
+        )
+    raise NotEditable(
+        f"{iri} ne peut pas être modifié par une contribution : seules les initiatives, organisations et "
+        f"lieux ({CANONICAL_BASE_IRI}id/initiative/…, …/organization/…, …/place/…) le peuvent ; la géographie "
+        "officielle et les vocabulaires sont tenus dans data/.",
+        f"{iri} cannot be changed by a contribution: only initiatives, organisations and places "
+        f"({CANONICAL_BASE_IRI}id/initiative/…, …/organization/…, …/place/…) can; the official geography and "
+        "the vocabularies are kept in data/.",
+    )
+
+
+def skolemize(triples: Iterable[tuple], key: str) -> list[tuple]:
+    """Replace blank nodes by IRIs under /.well-known/genid/, unique to this change.
+
+    A blank node has no name a later change or a rebuild could refer to; a skolem IRI does, so the
+    published graph is exactly reproducible from the log.
+    """
+    names: dict[str, ox.NamedNode] = {}
+
+    def fix(term):
+        if isinstance(term, ox.BlankNode):
+            if term.value not in names:
+                names[term.value] = ox.NamedNode(f"{SKOLEM_PREFIX}{key}-{len(names) + 1}")
+            return names[term.value]
+        return term
+
+    return [(fix(s), p, fix(o)) for s, p, o in triples]
+
+
+def _key(triple: tuple) -> tuple:
+    o = triple[2]
+    return triple[1], o.language if isinstance(o, ox.Literal) else None
+
+
+def upsert(view: StoreView, triples: Iterable[tuple], change_iri: str, action: str = "import") -> Proposal:
+    """Create the resources that do not exist and correct those that do (see the module doc)."""
+    by_subject: dict = {}
+    for t in triples:
+        by_subject.setdefault(t[0], set()).add(t)
+    proposal = Proposal(action)
+    graph = contributions_graph()
+    for subject, incoming in by_subject.items():
+        check_editable(subject)
+        current = describe(view, subject)
+        if not view.exists(subject):
+            proposal.created.add(subject.value)
+            if (subject, RDF_TYPE, INITIATIVE) in incoming and not any(t[1] == DERIVED_FROM for t in incoming):
+                incoming = incoming | {(subject, DERIVED_FROM, ox.NamedNode(change_iri))}
+        keys = {_key(t) for t in incoming}
+        present = {(q.subject, q.predicate, q.object) for q in view.quads(subject)}
+        for quad in current:
+            triple = (quad.subject, quad.predicate, quad.object)
+            if _key(triple) in keys and triple not in incoming:
+                proposal.removed.add(quad)
+        for s, p, o in incoming:
+            if (s, p, o) not in present:
+                proposal.added.add(ox.Quad(s, p, o, graph))
+    return proposal
+
+
+def withdraw(view: StoreView, node: ox.NamedNode) -> Proposal:
+    if not view.exists(node):
+        raise NotFound(f"Aucune initiative publiée n'a l'IRI {node.value}.",
+                       f"No published initiative has the IRI {node.value}.")
+    if (node, RDF_TYPE, INITIATIVE) not in view.triples(node, RDF_TYPE, None):
+        raise NotEditable(f"Seule une initiative peut être retirée ; {node.value} n'en est pas une.",
+                          f"Only an initiative can be withdrawn; {node.value} is not one.")
+    editable = {ox.NamedNode(graph_iri(g)) for g in EDITABLE_GRAPHS}
+    proposal = Proposal("withdraw", withdrawn={node.value})
+    proposal.removed |= describe(view, node)
+    for quad in view.quads(None, None, node):
+        if quad.graph_name not in editable:
+            continue
+        note = quad.subject
+        targets = view.triples(note, HAS_TARGET, None)
+        if (note, RDF_TYPE, QUALITY_ANNOTATION) in view.triples(note, RDF_TYPE, None) and {t[2] for t in targets} == {node}:
+            proposal.removed |= describe(view, note)  # a quality note about this initiative alone
+        else:
+            proposal.removed.add(quad)
+    return proposal
+
+
+def revert(view: StoreView, earlier: Change) -> Proposal:
+    """Undo ``earlier``: remove what it added, put back what it removed."""
+    gone = [q for q in earlier.added if not _present(view, q)]
+    if gone:
+        raise Conflict(
+            f"La modification n° {earlier.seq} ne peut plus être annulée : {len(gone)} triplet(s) qu'elle a "
+            "ajoutés ont été modifiés depuis. Annulez d'abord les modifications suivantes.",
+            f"Change no. {earlier.seq} can no longer be reverted: {len(gone)} triple(s) it added have been "
+            "changed since. Revert the later changes first.",
+            details=[{"subject": str(q.subject), "predicate": str(q.predicate), "object": str(q.object)}
+                     for q in gone[:50]],
+        )
+    proposal = Proposal("revert", reverts=earlier.seq)
+    proposal.removed = set(earlier.added)
+    proposal.added = {q for q in earlier.removed if not _present(view, q)}
+    proposal.created = {iri for iri in earlier.withdrawn}
+    proposal.withdrawn = {iri for iri in earlier.created}
+    return proposal
+
+
+def _present(view: StoreView, quad: ox.Quad) -> bool:
+    return quad in set(view.quads(quad.subject, quad.predicate, quad.object))
