@@ -74,6 +74,8 @@ class Settings:
     #: Who may write through the HTTP API: ``name:token`` pairs separated by spaces or commas.
     #: The name is recorded as the author of each change; empty disables the write API.
     write_tokens: str = ""
+    #: Largest body the write API accepts (a CSV or RDF import), in bytes (413 beyond).
+    max_upload_bytes: int = 10 * 1024 * 1024
     #: How long a write waits for another write or a build to finish before answering 503, in seconds.
     write_lock_timeout: float = 30.0
 
@@ -138,7 +140,7 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(
             "Le backend « remote » demande remote_query_url. / The 'remote' backend needs remote_query_url."
         )
-    for name in ("workers", "threads", "query_processes", "max_rows", "max_query_bytes"):
+    for name in ("workers", "threads", "query_processes", "max_rows", "max_query_bytes", "max_upload_bytes"):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name} doit être ≥ 1. / {name} must be ≥ 1.")
     for item in (i for i in re.split(r"[\s,]+", settings.write_tokens.strip()) if i):

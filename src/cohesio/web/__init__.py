@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     from cohesio.web import editor, errors, sparql
     from cohesio.web import publishing
     from cohesio.web import browse, resources
-    from cohesio.web import api
+    from cohesio.web import api, contrib
 
     errors.register(app)
     app.register_blueprint(sparql.blueprint)
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     app.register_blueprint(resources.blueprint)
     app.register_blueprint(browse.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(contrib.blueprint)
 
     if settings.cors_origins:
         from flask_cors import CORS

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 #: Generic texts for the statuses werkzeug raises by itself (405, 404…).
@@ -55,7 +55,11 @@ def register(app: Flask) -> None:
         if isinstance(exc, ClientError):
             return error_response(exc.code, exc.message_fr, exc.message_en, exc.extra_headers)
         fr, en = GENERIC.get(exc.code or 500, (exc.name, exc.name))
-        if exc.code == 413:
+        if exc.code == 413 and request.path.startswith("/contrib/"):
+            limit = app.config["COHESIO_SETTINGS"].max_upload_bytes
+            fr = f"Envoi trop grand : au plus {limit} octets par import ; découpez le fichier."
+            en = f"Upload too large: at most {limit} bytes per import; split the file."
+        elif exc.code == 413:
             limit = app.config["COHESIO_SETTINGS"].max_query_bytes
             fr = f"Requête trop grande : une requête SPARQL fait au plus {limit} octets."
             en = f"Request too large: a SPARQL query is at most {limit} bytes."
