@@ -636,6 +636,8 @@ def choose_probes(communes: list[Commune], per_commune: dict[str, list[str]], vo
         "departement": f"{ID}departement/{commune.departement}",
         "theme": theme,
     }
+    if municipality is not None or territories is not None:
+        probes["commune_name"] = commune.name
     if municipality is not None and code in municipality:
         probes["actor"] = municipality[code]
     if territories is not None and commune.departement in territories.region_of:

@@ -175,3 +175,30 @@ def real_build(tmp_path_factory):
     result = build(settings)
     assert result.report.conforms
     return result
+
+
+# ---------------------------------------------------------------- a writable copy for contributions
+
+@pytest.fixture(scope="session")
+def contrib_template(tmp_path_factory):
+    """The real project symlinked into a temporary directory and built once: (project, store dir)."""
+    from cohesio.build import build
+    from contrib_support import make_project, settings_for
+
+    where = tmp_path_factory.mktemp("contrib-template")
+    project = make_project(where)
+    store_dir = where / "store"
+    result = build(settings_for(project, store_dir))
+    assert result.report.conforms
+    return project, store_dir
+
+
+@pytest.fixture()
+def contrib_settings(contrib_template, tmp_path):
+    """Settings for one test: its own store (hard-link copy of the template build) and its own log."""
+    from contrib_support import clone_store, settings_for
+
+    project, template = contrib_template
+    store_dir = tmp_path / "store"
+    clone_store(template, store_dir)
+    return settings_for(project, store_dir, contributions_dir=tmp_path / "contributions")

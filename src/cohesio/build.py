@@ -210,7 +210,11 @@ def build(settings: Settings, progress: Progress = _noop) -> BuildResult:
         log.clean_temporary(log_dir)
         log_files = [log_dir / f"{seq:06d}.json" for seq in log.sequence_numbers(log_dir)]
         if log_files:
-            digest, _ = fingerprint([s.path for s in sources] + shapes + log_files, settings.base_iri, project)
+            # The log may live outside the project: it enters the version's digest by name and bytes.
+            overall = hashlib.sha256(digest.encode())
+            for path in log_files:
+                overall.update(f"contributions/{path.name}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+            digest = overall.hexdigest()
         staged = versions.staging_dir(store_dir)
         try:
             report, manifest = _stage(settings, sources, per_file, digest, data, staged, timings, progress)

@@ -250,10 +250,17 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     settings = dataclasses.replace(settings, **{k: v for k, v in
                                                 {"host": host, "port": port, "workers": workers}.items() if v})
     if settings.backend == "embedded":
+        from cohesio.contributions.writer import Busy, recover, write_lock
+
         try:
             versions.current(settings.store_path)
+            # A writer killed between logging a change and publishing it: publish it now.
+            with write_lock(settings, settings.write_lock_timeout):
+                recover(settings)
         except versions.NoBuildError as exc:
             _fail(str(exc), EXIT_NO_BUILD)
+        except Busy as exc:
+            _fail(str(exc), EXIT_CONFLICT)
     click.echo(f"cohesio: http://{settings.host}:{settings.port}/sparql", err=True)
     run_server(settings)
 

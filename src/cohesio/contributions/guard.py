@@ -51,21 +51,19 @@ def neighbourhood(view: StoreView, added: set[ox.Quad], removed: set[ox.Quad]) -
     """The focus nodes of a change and the graph (after the change) that validating them needs."""
     after = view.after(added, removed)
     focus = {q.subject for q in added | removed}
-    lost_kind = {q.subject for q in removed if q.predicate in (RDF_TYPE, IN_SCHEME)}
-    for node in lost_kind:
-        if not after.exists(node) or node in {q.subject for q in removed if q.predicate == IN_SCHEME}:
-            focus |= {q.subject for q in after.quads(None, None, node)}
+    # A resource that loses a type or a scheme may no longer be what the resources linking to it
+    # need (sh:class, sh:node, dangling links): they are checked again too.
+    for node in {q.subject for q in removed if q.predicate in (RDF_TYPE, IN_SCHEME)}:
+        focus |= {q.subject for q in after.quads(None, None, node)}
 
     triples: set[tuple] = set()
-    described: set = set()
+    described: dict = {}
 
     def describe(node) -> set[tuple]:
-        if node in described:
-            return set()
-        described.add(node)
-        found = after.triples(node)
-        triples.update(found)
-        return found
+        if node not in described:
+            described[node] = after.triples(node)
+            triples.update(described[node])
+        return described[node]
 
     for node in list(focus):
         for _s, p, o in describe(node):

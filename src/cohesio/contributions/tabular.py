@@ -25,6 +25,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+import pyoxigraph as ox
 import rdflib
 from rdflib import Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, XSD
@@ -176,10 +177,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Colonne inconnue : « {value} ». Les colonnes possibles sont celles du modèle : {columns}.",
         "Unknown column: \"{value}\". The possible columns are the template's: {columns}."),
     "missing-column": (
-        "Colonne obligatoire absente : « {column} » (ou « {french} »). Gardez toutes les colonnes "
-        "du modèle, même vides.",
-        "Required column missing: \"{column}\" (or \"{french}\"). Keep every column of the template, "
-        "even empty."),
+        "Colonne obligatoire absente : {column_fr}. Gardez toutes les colonnes du modèle, même vides.",
+        "Required column missing: {column_en}. Keep every column of the template, even empty."),
     "duplicate-column": (
         "La colonne « {column} » apparaît deux fois (« {value} », colonne {position}) : gardez-en une.",
         "Column \"{column}\" appears twice (\"{value}\", column {position}): keep one."),
@@ -187,8 +186,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Cette ligne n'est pas un objet JSON de colonnes et de valeurs.",
         "This row is not a JSON object of columns and values."),
     "not-text": (
-        "Valeur inutilisable dans « {column} » : attendu un texte.",
-        "Unusable value in \"{column}\": a text is expected."),
+        "Valeur inutilisable dans la colonne {column_fr} : un texte est attendu.",
+        "Unusable value in column {column_en}: a text is expected."),
     "too-many-cells": (
         "La ligne a plus de cellules que l'en-tête n'a de colonnes ({columns}) ; la première en trop "
         "contient « {value} ». Une virgule ou un point-virgule dans un texte doit être entre guillemets.",
@@ -207,8 +206,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "par fichier.",
         "Initiative \"{value}\" is already on row {first}: an initiative appears only once per file."),
     "missing-value": (
-        "« {column} » est obligatoire pour une nouvelle initiative{why_fr}.",
-        "\"{column}\" is required for a new initiative{why_en}."),
+        "La colonne {column_fr} est obligatoire pour une nouvelle initiative{why_fr}.",
+        "Column {column_en} is required for a new initiative{why_en}."),
     "missing-territory": (
         "Une nouvelle initiative a besoin d'un territoire : commune_code, ou commune_name (et "
         "departement_code si le nom est porté par plusieurs communes), ou departement_code seul, "
@@ -216,8 +215,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "A new initiative needs a territory: commune_code, or commune_name (and departement_code if "
         "several communes have that name), or departement_code alone, or epci_code."),
     "several-values": (
-        "Une seule valeur est permise dans « {column} » ; « {value} » en contient plusieurs (« | »).",
-        "Only one value is allowed in \"{column}\"; \"{value}\" holds several (\"|\")."),
+        "Une seule valeur est permise dans la colonne {column_fr} ; « {value} » en contient plusieurs (« | »).",
+        "Only one value is allowed in column {column_en}; \"{value}\" holds several (\"|\")."),
     "unknown-practice": (
         "Pratique inconnue : « {value} ». Donnez l'identifiant (par exemple « bureau-des-temps »), "
         "la notation (P01) ou le libellé français ou anglais d'une pratique.",
@@ -270,9 +269,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Commune {commune} is not in département \"{value}\" but in {actual}. Correct commune_code or "
         "departement_code."),
     "commune-name-mismatch": (
-        "Le code commune {code} est celui de {label}, pas de « {value} ». Corrigez commune_code ou "
+        "Le code commune {insee} est celui de {label}, pas de « {value} ». Corrigez commune_code ou "
         "commune_name (ou videz commune_name).",
-        "Commune code {code} is {label}'s, not \"{value}\"'s. Correct commune_code or commune_name "
+        "Commune code {insee} is {label}'s, not \"{value}\"'s. Correct commune_code or commune_name "
         "(or empty commune_name)."),
     "bad-departement-code": (
         "Code département invalide : « {value} ». Il a 2 caractères (01 à 95, 2A, 2B) ou 3 outre-mer "
@@ -350,7 +349,10 @@ def make_error(row: int, column: str, code: str, value: str, suggestions: Sequen
     """A :class:`CellError` with both messages filled from :data:`MESSAGES`; ``suggestions`` (close
     matches) are appended as "Did you mean …?"."""
     fr, en = MESSAGES[code]
-    values = {"value": value, "column": column, **fields}
+    known = _BY_NAME.get(column)
+    names = (f"« {column} » (« {known.french} »)", f'"{column}" ("{known.french}")') \
+        if known is not None and known.french != column else (f"« {column} »", f'"{column}"')
+    values = {"value": value, "column": column, "column_fr": names[0], "column_en": names[1], **fields}
     message_fr, message_en = fr.format(**values), en.format(**values)
     if suggestions:
         message_fr += _SUGGEST[0].format(", ".join(f"« {s} »" for s in suggestions))
@@ -407,8 +409,11 @@ def read_csv(data: bytes, lookup: Lookup) -> TabularImport:
     except csv.Error as exc:
         error = make_error(len(records) + 1, "", "bad-csv", str(exc))
         return TabularImport(new_graph(), errors=[error])
-    header = records[0][1] if records else []
-    return _Importer(lookup).run(header, records[1:], header_row=1)
+    # The header is the first line with something in it (blank lines above it are still counted).
+    first = next((i for i, (_, cells) in enumerate(records) if any(c.strip() for c in cells)), None)
+    if first is None:
+        return TabularImport(new_graph(), errors=[make_error(0, "", "empty-file", "")])
+    return _Importer(lookup).run(records[first][1], records[first + 1:], header_row=records[first][0])
 
 
 def read_records(records: list[dict[str, str]], lookup: Lookup, first_row: int = 2) -> TabularImport:
@@ -434,14 +439,18 @@ def read_records(records: list[dict[str, str]], lookup: Lookup, first_row: int =
             early.append(make_error(number, "", "not-a-record", _short(repr(record))))
             continue
         texts = {str(k): v for k, v in record.items()}
-        cells = []
+        cells, usable = [], True
         for key in header:
-            text, ok = _record_text(texts.get(key), _HEADERS.get(header_key(key)))
+            column = _HEADERS.get(header_key(key))
+            text, ok = _record_text(texts.get(key), column)
             if not ok:
-                column = _HEADERS.get(header_key(key))
                 early.append(make_error(number, column.name if column else key, "not-text", _short(repr(texts.get(key)))))
+                usable = False
             cells.append(text)
-        rows.append((number, cells))
+        if usable:  # a row with an unusable value is reported once, not again as missing cells
+            rows.append((number, cells))
+    if not header and not early:
+        return TabularImport(new_graph(), errors=[make_error(0, "", "no-rows", "")])
     return _Importer(lookup, early).run(header, rows, header_row=first_row - 1)
 
 
@@ -530,9 +539,13 @@ def url_problem(value: str) -> tuple[str, str] | None:
     except ValueError:
         return "elle est mal formée", "it is malformed"
     if parts.scheme.lower() not in ("http", "https"):
-        return "il manque https:// au début", "https:// is missing at the start"
+        return "elle doit commencer par http:// ou https://", "it must start with http:// or https://"
     if not host or ("." not in host and host != "localhost") or host.startswith(".") or host.endswith(".."):
         return "il manque le nom du site", "the site's name is missing"
+    try:
+        ox.NamedNode(value)  # the store's own IRI check (percent-escapes, ports, brackets…)
+    except ValueError:
+        return "elle est mal formée", "it is malformed"
     return None
 
 
@@ -670,7 +683,7 @@ class _Importer:
             columns.append(column)
         for column in COLUMNS:
             if column.required and column.name not in positions:
-                errors.append(make_error(row, column.name, "missing-column", "", french=column.french))
+                errors.append(make_error(row, column.name, "missing-column", ""))
         self.errors.extend(errors)
         return None if errors else columns
 
@@ -707,7 +720,7 @@ class _Importer:
         resolved = _Resolved()
         resolved.practice = self._practice(row)
         resolved.themes = self._concepts(row, "themes", "theme")
-        if new and not row.get("themes") and resolved.practice is not None:
+        if new and not split_multi(row.get("themes")) and resolved.practice is not None:
             resolved.themes = self.lookup.practice_themes(resolved.practice)
         resolved.territory = self._territory(row, new)
         resolved.lead = self._organization(row, "lead", row.get("lead"), single=True) if row.get("lead") else None
@@ -838,7 +851,7 @@ class _Importer:
                       actual=commune.departement)
             return None
         if name and fold(name) != fold(commune.label):
-            row.error("commune_name", "commune-name-mismatch", code=code, label=commune.label)
+            row.error("commune_name", "commune-name-mismatch", insee=code, label=commune.label)
             return None
         return commune
 

@@ -265,13 +265,26 @@ def submit(settings: Settings, plan: Planner, *, agent: str, reason: str, lang: 
             touched=tuple(sorted(proposal.touched - proposal.created - proposal.withdrawn)),
             reverts=proposal.reverts,
         )
+        _failpoint("before-log")
         started = time.perf_counter()
         log.append(settings.contributions_path, change)
         timings["log"] = time.perf_counter() - started
+        _failpoint("after-log")
         started = time.perf_counter()
         version = publish_changes(settings, current, [change])
+        _failpoint("after-publish")
         timings["publish"] = time.perf_counter() - started
         return Outcome(change, report, version.id, timings)
+
+
+def _failpoint(name: str) -> None:
+    """Crash tests stop a writer here (``COHESIO_FAILPOINT=after-log``) and kill it with SIGKILL,
+    so that each step of a write is shown to be safe to die at, not only the lucky ones."""
+    if os.environ.get("COHESIO_FAILPOINT") == name:
+        marker = os.environ.get("COHESIO_FAILPOINT_FILE")
+        if marker:
+            Path(marker).write_text(name)
+        time.sleep(3600)
 
 
 def changes_for(settings: Settings, iri: str | None = None) -> list[Change]:

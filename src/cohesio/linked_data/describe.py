@@ -210,11 +210,22 @@ class Description:
         return {t.term.value for t in self.types}
 
 
-def exists(backend, iri: str) -> bool:
+def exists(backend, iri: str, history_graph: str | None = None) -> bool:
+    """Whether anything is published about ``iri``: a statement about it, or one linking to it.
+
+    With ``history_graph``, links from that graph do not count: the history keeps the triples a
+    change removed as ``rdf:Statement`` nodes (``rdf:subject``/``rdf:object``) and names what a
+    change withdrew (``prov:invalidated``), so a withdrawn resource is still linked from there but
+    no longer published. The history's own nodes (changes, agents, statements) are the subjects of
+    its statements, and do exist."""
     if not is_safe_iri(iri):
         return False
     s = _iri(iri)
-    rows = select(backend, f"SELECT ?x WHERE {{ {{ {s} ?p ?x }} UNION {{ ?x ?p {s} }} }} LIMIT 1")
+    if history_graph is None:
+        linked = f"?x ?p {s}"
+    else:
+        linked = f"?x ?p {s} MINUS {{ GRAPH {_iri(history_graph)} {{ ?x ?p {s} }} }}"
+    rows = select(backend, f"SELECT ?x WHERE {{ {{ {s} ?p ?x }} UNION {{ {linked} }} }} LIMIT 1")
     return bool(rows)
 
 
@@ -239,7 +250,11 @@ def outgoing(backend, iri: str) -> list[tuple[str, Term, str]]:
     return [(p, o, g) for (p, o), g in seen.items()]
 
 
-def describe(backend, iri: str, lang: str = "fr", page: int = 1, page_size: int = PAGE_SIZE) -> Description:
+def describe(backend, iri: str, lang: str = "fr", page: int = 1, page_size: int = PAGE_SIZE,
+             history_graph: str | None = None) -> Description:
+    """``history_graph``: links from that graph are left out of the backlinks of the resources it
+    is not about (the history section of the page lists the changes instead), and kept for its own
+    nodes (a change is linked from the change that reverted it, an agent from its changes)."""
     s = _iri(iri)
     statements = outgoing(backend, iri)
     by_prop: dict[str, list[Value]] = {}
@@ -256,7 +271,10 @@ def describe(backend, iri: str, lang: str = "fr", page: int = 1, page_size: int 
             graphs.append(g)
 
     # backlinks: counts per property, then one page of each
-    counts = select(backend, f"SELECT ?p (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x ?p {s} FILTER(isIRI(?x)) }} "
+    hide = ""
+    if history_graph is not None and history_graph not in graphs:
+        hide = f"MINUS {{ GRAPH {_iri(history_graph)} {{ ?x ?p {s} }} }}"
+    counts = select(backend, f"SELECT ?p (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x ?p {s} FILTER(isIRI(?x)) {hide} }} "
                              "GROUP BY ?p ORDER BY DESC(?n)")
     backlinks: list[Property] = []
     pages = 1
@@ -266,7 +284,7 @@ def describe(backend, iri: str, lang: str = "fr", page: int = 1, page_size: int 
         pages = max(pages, group_pages)
         offset = (min(page, group_pages) - 1) * page_size
         members = select(backend, f"""SELECT ?x (SAMPLE(?l) AS ?label) WHERE {{
-              ?x <{p}> {s} FILTER(isIRI(?x))
+              ?x <{p}> {s} FILTER(isIRI(?x)) {hide.replace("?p", f"<{p}>")}
               OPTIONAL {{ VALUES ?lp {{ {LABELS} }} ?x ?lp ?l FILTER(lang(?l) = "{lang}") }}
             }} GROUP BY ?x ORDER BY ?label ?x LIMIT {page_size} OFFSET {offset}""")
         backlinks.append(Property(p, {}, [Value(m["x"]) for m in members], inverse=True, count=n))

@@ -9,9 +9,12 @@ back serialised bytes, so the only cost of the process boundary is one copy of t
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
+import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -112,7 +115,27 @@ def evaluate(store: ox.Store, job: Job) -> Outcome:
     return Outcome(body, "CONSTRUCT", fmt.name, len(triples), truncated, time.perf_counter() - started)
 
 
-def _worker_main(store_path: str, conn: Connection) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Be killed by the kernel when the server worker that started this process dies.
+
+    A worker killed with SIGKILL (OOM killer, gunicorn's own timeout, an operator) cannot stop its
+    query processes, and a query holds the GIL while it runs, so nothing in this process could
+    notice either: without this, a query that runs for hours would go on with nobody waiting.
+    Linux only (``PR_SET_PDEATHSIG``); elsewhere a no-op.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the worker died before the signal was set up
+        os._exit(0)
+
+
+def _worker_main(store_path: str, conn: Connection, parent: int | None = None) -> None:
+    if parent is not None:
+        _die_with_parent(parent)
     store = ox.Store.read_only(store_path)
     while True:
         try:
@@ -162,12 +185,23 @@ class QueryPool:
         self._lock = threading.Lock()
         self._all: list[_Worker] = []
         self._closed = False
+        # Query processes are started from this one long-lived thread: the kernel's parent-death
+        # signal (see _die_with_parent) follows the *thread* that started a process, and a request
+        # thread that replaces a killed process may end (Flask's threaded server, tests).
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cohesio-spawn")
         for _ in range(size):
             self._idle.put(self._spawn())
 
     def _spawn(self) -> _Worker:
+        try:
+            future = self._spawner.submit(self._start)
+        except RuntimeError:  # the pool is closed: the process is retired at once anyway
+            return self._start()
+        return future.result()
+
+    def _start(self) -> _Worker:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(self._store_path, child), daemon=True,
+        process = self._ctx.Process(target=_worker_main, args=(self._store_path, child, os.getpid()), daemon=True,
                                     name="cohesio-query")
         process.start()
         child.close()
@@ -235,3 +269,4 @@ class QueryPool:
                 pass
             worker.kill()
         self._all.clear()
+        self._spawner.shutdown(wait=False)

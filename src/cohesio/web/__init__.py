@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     from cohesio.web import editor, errors, sparql
     from cohesio.web import publishing
     from cohesio.web import browse, resources
-    from cohesio.web import api, contrib
+    from cohesio.web import api, contrib, history
 
     errors.register(app)
     app.register_blueprint(sparql.blueprint)
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     app.register_blueprint(browse.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(contrib.blueprint)
+    app.register_blueprint(history.blueprint)
 
     if settings.cors_origins:
         from flask_cors import CORS

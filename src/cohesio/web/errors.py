@@ -67,3 +67,28 @@ def register(app: Flask) -> None:
         if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    # Pages, documents and the other views query the backend too. A query that ran out of time
+    # (including the wait for a free query process while heavy queries hold them all), a query
+    # process that died, or a failing remote server are the documented 503/502, never a 500.
+    from cohesio.sparql.executor import QueryCrashed, QueryTimeout
+    from cohesio.store.errors import RemoteError
+
+    @app.errorhandler(QueryTimeout)
+    def _query_timeout(exc: QueryTimeout):  # type: ignore[no-untyped-def]
+        limit = app.config["COHESIO_SETTINGS"].query_timeout
+        return error_response(503, f"Le serveur n'a pas pu répondre en {limit:g} secondes (trop de requêtes en cours). "
+                                   "Réessayez dans un instant.",
+                              f"The server could not answer within {limit:g} seconds (too many queries running). "
+                              "Try again shortly.", {"Retry-After": "30"})
+
+    @app.errorhandler(QueryCrashed)
+    def _query_crashed(exc: QueryCrashed):  # type: ignore[no-untyped-def]
+        return error_response(503, "Le processus qui évaluait une requête s'est arrêté ; il a été remplacé. Réessayez.",
+                              "The process evaluating a query stopped; it has been replaced. Try again.",
+                              {"Retry-After": "5"})
+
+    @app.errorhandler(RemoteError)
+    def _remote_error(exc: RemoteError):  # type: ignore[no-untyped-def]
+        failure = remote_failure(exc)
+        return error_response(failure.code, failure.message_fr, failure.message_en, failure.extra_headers)

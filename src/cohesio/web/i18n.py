@@ -75,6 +75,11 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
 _ = gettext
 
 
+def N_(message: str) -> str:  # noqa: N802 - the name Babel's extractor looks for
+    """Mark a text for the catalogues where it is written; it is translated where it is shown."""
+    return message
+
+
 def other_lang(lang: str | None = None) -> str:
     lang = lang or get_lang()
     return next(other for other in SUPPORTED if other != lang)

@@ -14,13 +14,14 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from markupsafe import Markup
 
 from cohesio.linked_data import describe as d
+from cohesio.linked_data import history as hist
 from cohesio.linked_data.links import Linker, iri_for, is_safe_iri, url_path
 from cohesio.namespaces import PREFIXES
 from cohesio.sparql import formats
 from cohesio.sparql.formats import Format
 from cohesio.web import i18n
 from cohesio.web.errors import error_response
-from cohesio.web.i18n import _, get_lang
+from cohesio.web.i18n import N_, _, get_lang
 
 blueprint = Blueprint("resources", __name__, template_folder="templates")
 blueprint.record_once(lambda state: i18n.install(state.app))
@@ -30,7 +31,11 @@ DOC_FORMATS: tuple[Format, ...] = (HTML,) + formats.GRAPH_FORMATS
 BY_EXTENSION: dict[str, Format] = {f.extension: f for f in DOC_FORMATS}
 CACHE = "public, max-age=300"
 GRAPH_NAMES = {"guide": "the guide", "editorial": "editorial", "geography": "the official geography",
-               "ontology": "the ontology", "meta": "publication metadata"}
+               "ontology": "the ontology", "meta": "publication metadata", "contributions": N_("Contribution"),
+               "history": N_("change history")}
+#: The operations of a change (``coh:action``), as the pages name them.
+ACTION_NAMES = {"import": N_("import"), "create": N_("creation"), "correct": N_("correction"),
+                "withdraw": N_("withdrawal"), "revert": N_("revert")}
 
 
 # ------------------------------------------------------------------ shared helpers (browse.py uses them)
@@ -47,6 +52,11 @@ def base_iri() -> str:
 
 def linker() -> Linker:
     return iri_for(request, base_iri())
+
+
+def history_graph() -> str:
+    """The named graph describing the accepted changes (``B graph/history``)."""
+    return hist.history_graph(base_iri())
 
 
 def wants_html() -> bool:
@@ -123,11 +133,28 @@ def graph_name(iri: str) -> str:
     return _(GRAPH_NAMES[tail]) if tail in GRAPH_NAMES else tail
 
 
+def action_name(action: str) -> str:
+    return _(ACTION_NAMES[action]) if action in ACTION_NAMES else action
+
+
+def history_url(resource: str | None = None, page: int | None = None) -> str:
+    """The URL of ``/history`` (the changes about ``resource``, one page), with an explicit ``?lang`` kept."""
+    args = []
+    if resource:
+        args.append("resource=" + quote(resource, safe=""))
+    if page and page > 1:
+        args.append(f"page={page}")
+    if lang_param():
+        args.append(f"lang={lang_param()}")
+    return "/history" + ("?" + "&".join(args) if args else "")
+
+
 def page_context() -> dict:
     link = linker()
     lang = get_lang()
     return {"L": link, "href": lambda iri: link.href(iri, lang_param()), "graph_name": graph_name,
-            "pick": d.pick, "lp": lang_param(), "fallback": d.fallback_label}
+            "pick": d.pick, "lp": lang_param(), "fallback": d.fallback_label, "action_name": action_name,
+            "history_url": history_url}
 
 
 def html_page(template: str, status: int = 200, **context) -> Response:
@@ -152,6 +179,35 @@ def not_found_page(iri: str | None = None) -> Response:
     response.vary.add("Accept")
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def gone_page(iri: str, change: hist.ChangeSummary, changes: list[hist.ChangeSummary]) -> Response:
+    """410 Gone: ``iri`` was published, then withdrawn by ``change`` (who, when, why, and a link)."""
+    url = linker().local(change.iri)
+    if not wants_html():
+        who = change.agent_label or "?"
+        why_fr = f" Raison : {change.reason}" if change.reason else ""
+        why_en = f" Reason: {change.reason}" if change.reason else ""
+        response = error_response(
+            410, f"Cette ressource a été retirée le {change.when} par {who} (modification n° {change.seq} : {url}).{why_fr}",
+            f"This resource was withdrawn on {change.when} by {who} (change no. {change.seq}: {url}).{why_en}")
+    else:
+        labels = hist.labels_with_history(backend(), base_iri(), [iri]).get(iri, {})
+        response = html_page("gone.html", status=410, iri=iri, labels=labels, change=change, changes=changes)
+    response.headers["Link"] = f'<{url}>; rel="related"'
+    # Like the 404: the answer depends on Accept (HTML or text), and stays out of caches.
+    response.vary.add("Accept")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def gone_or_not_found(iri: str) -> Response:
+    """The answer for an IRI nothing is published about: 410 if a change withdrew it, else 404."""
+    if is_safe_iri(iri):
+        change, changes = hist.withdrawn_by(backend(), base_iri(), iri)
+        if change is not None:
+            return gone_page(iri, change, changes)
+    return not_found_page(iri)
 
 
 def not_acceptable() -> Response:
@@ -235,12 +291,12 @@ def serve_document(iri: str, doc_path: str, ext: str | None, kind: str = "resour
             found = iri in b.graphs()
             triples, count = d.graph_triples(b, iri) if found else ([], 0)
         else:
-            found = d.exists(b, iri)
+            found = d.exists(b, iri, history_graph())
             triples = []
         if not found:
-            return not_found_page(iri)
+            return gone_or_not_found(iri) if kind == "resource" else not_found_page(iri)
         if fmt is HTML:
-            desc = d.describe(b, iri, lang, page=page_no)
+            desc = d.describe(b, iri, lang, page=page_no, history_graph=history_graph())
             extra: dict = {}
             if kind == "ontology":
                 terms: dict[str, list] = {}
@@ -250,14 +306,24 @@ def serve_document(iri: str, doc_path: str, ext: str | None, kind: str = "resour
                 extra["terms"] = [d.describe(b, term, lang) for term in sorted(terms)]
             if kind == "graph":
                 extra["triple_count"] = count
+            detail = None
             if kind == "resource":
                 extra["queries"] = _queries_about(iri, desc, link, lang)
-            response = html_page("resource.html", desc=desc, kind=kind, doc_path=doc_path,
-                                 formats=DOC_FORMATS, sparql=sparql_links(iri),
-                                 jsonld=schema_jsonld(_schema_org(desc, link, lang)), **extra)
+                extra["history"] = hist.changes_about(b, base_iri(), iri)
+                if f"{hist.coh(base_iri())}Change" in desc.type_iris():
+                    detail = hist.change_detail(b, base_iri(), iri, page=page_no)
+            if detail is not None:
+                response = html_page("change.html", desc=desc, change=detail, doc_path=doc_path,
+                                     formats=DOC_FORMATS, sparql=sparql_links(iri))
+            else:
+                response = html_page("resource.html", desc=desc, kind=kind, doc_path=doc_path,
+                                     formats=DOC_FORMATS, sparql=sparql_links(iri),
+                                     jsonld=schema_jsonld(_schema_org(desc, link, lang)), **extra)
         else:
             if kind == "resource":
                 triples = d.resource_triples(b, iri)
+                if iri.startswith(f"{base_iri()}id/change/"):  # a change: with its statements' contents
+                    triples = list(dict.fromkeys(triples + hist.statement_triples(b, base_iri(), iri)))
                 doc = d.ox.NamedNode(link.canonical(request.host_url.rstrip("/") + "/" + doc_path))
                 topic = d.ox.NamedNode(iri)
                 triples.append(d.ox.Triple(doc, d.ox.NamedNode(d.RDF_TYPE), d.ox.NamedNode(f"{d.FOAF}Document")))
@@ -286,8 +352,8 @@ def _path_iri(path: str) -> str:
 def thing(path: str) -> Response:
     """A thing is not a document: 303 See Other to its document, for browsers and RDF clients alike."""
     iri = _path_iri(path)
-    if not is_safe_iri(iri) or not d.exists(backend(), iri):
-        return not_found_page(iri)
+    if not is_safe_iri(iri) or not d.exists(backend(), iri, history_graph()):
+        return gone_or_not_found(iri)
     target = "/doc/" + url_path(path)
     if request.query_string:
         target += "?" + _raw_query()
@@ -315,10 +381,10 @@ def _queries_about(iri: str, desc, link: Linker, lang: str) -> list[tuple[str, s
 def document(path: str) -> Response:
     iri = _path_iri(path)
     ext = None
-    if not (is_safe_iri(iri) and d.exists(backend(), iri)):
+    if not (is_safe_iri(iri) and d.exists(backend(), iri, history_graph())):
         stem, ext = _split_extension(path)
         if ext is None:
-            return not_found_page(iri)
+            return gone_or_not_found(iri)
         path, iri = stem, _path_iri(stem)
     return serve_document(iri, f"doc/{path}", ext)
 
@@ -336,7 +402,7 @@ def ontology_version(version: str) -> Response:
     """The ontology's ``owl:versionIRI``: 303 to the ontology document while it is the published
     version (one version is served at a time); any other version is unknown here."""
     iri = f"{base_iri()}ontology/{version}"
-    if is_safe_iri(iri) and d.exists(backend(), iri):
+    if is_safe_iri(iri) and d.exists(backend(), iri, history_graph()):
         return redirect(f"/ontology{('?' + _raw_query()) if request.query_string else ''}", 303)
     return not_found_page(iri)
 
