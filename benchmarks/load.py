@@ -167,7 +167,7 @@ def locust_main(spec_path: Path, out_path: Path) -> int:
         env = Environment(user_classes=[Light, Heavy] if heavy else [Light])
         runner = env.create_local_runner()
         t_start = time.time()
-        runner.start(users + heavy, spawn_rate=1000)
+        runner.start(users + heavy, spawn_rate=100)  # all 64+ users within a second
         gevent.sleep(seconds)
         State.stopping = True
         t_stop = time.time()
@@ -328,7 +328,9 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COHESIO_")}
         env.update({"COHESIO_QUERY_TIMEOUT": str(args.query_timeout), "COHESIO_WORKERS": str(args.workers),
                     "COHESIO_THREADS": str(args.threads), "COHESIO_QUERY_PROCESSES": str(args.query_processes),
-                    "PYTHONUNBUFFERED": "1"})
+                    "PYTHONUNBUFFERED": "1",
+                    # an empty log of its own: the repository's contributions are never replayed into the store
+                    "COHESIO_CONTRIBUTIONS_DIR": str(cwd / "contributions")})
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log
         self.log = open(log, "wb")
@@ -347,6 +349,22 @@ class Server:
             except (OSError, urllib.error.URLError):
                 time.sleep(0.2)
         raise RuntimeError(f"cohesio serve not ready after {limit:.0f} s; see {self.log_path}")
+
+    def memory(self) -> dict:
+        """Resident memory of the server's processes (master, workers, query processes), in MiB."""
+        page = os.sysconf("SC_PAGE_SIZE")
+        rss: list[float] = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                if int(stat[2]) != self.proc.pid:  # field 5: process group
+                    continue
+                rss.append(int(Path(f"/proc/{entry}/statm").read_text().split()[1]) * page / 2 ** 20)
+            except (OSError, IndexError, ValueError):
+                continue
+        return {"processes": len(rss), "total_mib": round(sum(rss)), "largest_mib": round(max(rss, default=0))}
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -517,7 +535,10 @@ def render_markdown(report: dict) -> str:
     lines += ["", f"Totals: {totals['answered']} answers, {totals['unexpected_5xx']} unexpected 5xx, "
                   f"{totals['lost']} requests without an HTTP answer; heavy queries answered 503 by the timeout: "
                   f"{totals['heavy_503']}. Server log: {report['server_log']['statuses']} "
-                  f"({report['server_log']['tracebacks']} tracebacks).", ""]
+                  f"({report['server_log']['tracebacks']} tracebacks). Server memory after the run: "
+                  f"{report.get('server_memory', {}).get('total_mib', '?')} MiB resident in "
+                  f"{report.get('server_memory', {}).get('processes', '?')} processes (largest "
+                  f"{report.get('server_memory', {}).get('largest_mib', '?')} MiB).", ""]
     if report.get("bad_targets"):
         lines += ["Targets that did not answer as expected before the run:", ""]
         lines += [f"- {b}" for b in report["bad_targets"]]
@@ -597,6 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         budget = len(plan) * (args.step_seconds + args.query_timeout + 40) + 60
         subprocess.run(child_argv, check=True, timeout=budget)
         raw = json.loads(out_path.read_text(encoding="utf-8"))
+        report["server_memory"] = server.memory()
     finally:
         server.stop()
     report["pinned"] = server.pinned

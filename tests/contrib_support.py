@@ -52,7 +52,7 @@ def open_current(settings: Settings) -> ox.Store:
 
 
 def ask(settings: Settings, query: str) -> bool:
-    return bool(open_current(settings).query(query))
+    return bool(open_current(settings).query(query, use_default_graph_as_union=True))
 
 
 def turtle(body: str) -> bytes:
@@ -79,3 +79,91 @@ def new_initiative(slug: str, commune: str = "29019", lead: str = "ville-de-renn
 
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- a real server over a writable project
+
+import os
+import signal
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """``cohesio serve`` (gunicorn) on loopback over a test's project, store and log."""
+
+    def __init__(self, settings: Settings, workdir: Path, workers: int = 2, env: dict[str, str] | None = None) -> None:
+        self.settings, self.workdir, self.workers, self.extra = settings, workdir, workers, env or {}
+        self.proc: subprocess.Popen | None = None
+        self.base = ""
+
+    def start(self, wait: bool = True) -> "Server":
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COHESIO_")}
+        env.update({"COHESIO_WRITE_TOKENS": TOKENS, "COHESIO_QUERY_PROCESSES": "1", "COHESIO_THREADS": "4",
+                    "COHESIO_CONTRIBUTIONS_DIR": str(self.settings.contributions_path), "PYTHONUNBUFFERED": "1"})
+        env.update(self.extra)
+        self.log = open(self.workdir / f"server-{port}.log", "w+b")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cohesio", "--project-dir", str(self.settings.project_dir), "--store-dir",
+             str(self.settings.store_path), "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(self.workers)],
+            cwd=self.workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.base = f"http://127.0.0.1:{port}"
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"cohesio serve exited ({self.proc.returncode}):\n{self.output()}")
+            try:
+                with urllib.request.urlopen(self.base + "/sparql?query=ASK%7B%7D", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"cohesio serve did not answer in {timeout} s:\n{self.output()}")
+            time.sleep(0.2)
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: gunicorn master, workers, query processes."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+def request(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None,
+            timeout: float = 120) -> tuple[int, dict, bytes]:
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as answer:
+            return answer.status, dict(answer.headers), answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()

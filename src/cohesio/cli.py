@@ -250,19 +250,33 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     settings = dataclasses.replace(settings, **{k: v for k, v in
                                                 {"host": host, "port": port, "workers": workers}.items() if v})
     if settings.backend == "embedded":
-        from cohesio.contributions.writer import Busy, recover, write_lock
+        import multiprocessing
 
         try:
             versions.current(settings.store_path)
-            # A writer killed between logging a change and publishing it: publish it now.
-            with write_lock(settings, settings.write_lock_timeout):
-                recover(settings)
         except versions.NoBuildError as exc:
             _fail(str(exc), EXIT_NO_BUILD)
-        except Busy as exc:
-            _fail(str(exc), EXIT_CONFLICT)
+        # A writer killed between logging a change and publishing it: publish it now. In a child
+        # process: RocksDB's background threads must not exist in the gunicorn master when it
+        # forks its workers (a worker would inherit their locks, held, and hang on its first write).
+        child = multiprocessing.get_context("spawn").Process(target=_recover, args=(settings,))
+        child.start()
+        child.join()
+        if child.exitcode:
+            _fail(i18n.both("serve.recover_failed"), EXIT_CONFLICT)
     click.echo(f"cohesio: http://{settings.host}:{settings.port}/sparql", err=True)
     run_server(settings)
+
+
+def _recover(settings: Settings) -> None:
+    from cohesio.contributions.writer import recover, write_lock
+
+    try:
+        with write_lock(settings, settings.write_lock_timeout):
+            recover(settings)
+    except Exception as exc:  # noqa: BLE001 - reported by the parent through the exit code
+        click.echo(str(exc), err=True)
+        sys.exit(1)
 
 
 @main.command()

@@ -51,6 +51,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Modification n° {seq} acceptée : {removed} triplet(s) retiré(s), {added} ajouté(s) ; version {version} publiée.",
         "en": "Change no. {seq} accepted: {removed} triple(s) removed, {added} added; version {version} published.",
     },
+    "serve.recover_failed": {
+        "fr": "Impossible de publier les modifications du journal en attente (voir le message ci-dessus).",
+        "en": "Could not publish the pending changes of the log (see the message above).",
+    },
     "history.empty": {"fr": "Aucune modification acceptée.", "en": "No accepted change."},
     "no_files": {
         "fr": "Aucun fichier RDF à valider dans {path}.",

@@ -145,11 +145,21 @@ class Lookup:
     # ------------------------------------------------------------ existence
 
     def exists(self, iri: str) -> bool:
-        """Whether the graph describes this resource: it has an rdf:type in some graph."""
-        return next(iter(self.store.quads_for_pattern(self._node(iri), self._node(RDF_TYPE), None, None)), None) is not None
+        """Whether the graph describes this resource: it has an rdf:type in some graph.
+
+        A text that is not an IRI names nothing the graph has: False, not an exception."""
+        try:
+            subject = self._node(iri)
+        except ValueError:
+            return False
+        return next(iter(self.store.quads_for_pattern(subject, self._node(RDF_TYPE), None, None)), None) is not None
 
     def has_type(self, iri: str, rdf_type: str) -> bool:
-        quads = self.store.quads_for_pattern(self._node(iri), self._node(RDF_TYPE), self._node(rdf_type), None)
+        try:
+            subject = self._node(iri)
+        except ValueError:
+            return False
+        quads = self.store.quads_for_pattern(subject, self._node(RDF_TYPE), self._node(rdf_type), None)
         return next(iter(quads), None) is not None
 
     # ------------------------------------------------------------ territories

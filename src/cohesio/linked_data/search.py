@@ -49,10 +49,11 @@ class Index:
     @classmethod
     def build(cls, backend, base_iri: str) -> "Index":
         geography = f"{base_iri}graph/geography"
+        history = f"{base_iri}graph/history"  # changes and their authors: listed at /history, not searched
         props = " ".join(f"<{p}>" for p in LABEL_PROPERTIES + DESCRIPTION_PROPERTIES)
         labels = " ".join(f"<{p}>" for p in LABEL_PROPERTIES)
         rows = select(backend, f"""SELECT DISTINCT ?s ?p ?t WHERE {{
-            {{ VALUES ?p {{ {props} }} GRAPH ?g {{ ?s ?p ?t }} FILTER(?g != <{geography}> && isIRI(?s)) }}
+            {{ VALUES ?p {{ {props} }} GRAPH ?g {{ ?s ?p ?t }} FILTER(?g != <{geography}> && ?g != <{history}> && isIRI(?s)) }}
             UNION {{ ?i a <{base_iri}ontology#Initiative> ; <http://purl.org/dc/terms/spatial> ?s .
                      VALUES ?p {{ {labels} }} ?s ?p ?t }}
         }}""", max_rows=1_000_000)

@@ -20,10 +20,10 @@ from cohesio.linked_data.links import is_safe_iri
 from cohesio.sparql import formats
 from cohesio.sparql.formats import Format
 from cohesio.web import i18n
-from cohesio.web.errors import ClientError
+from cohesio.web.errors import ClientError, error_response
 from cohesio.web.i18n import get_lang
 from cohesio.web.resources import (HTML, _rdf, _stamp, backend, base_iri, conditional, history_url, html_page,
-                                   linker, not_acceptable, not_found_page, wants_html)
+                                   linker, not_found_page, wants_html)
 
 blueprint = Blueprint("history", __name__, template_folder="templates")
 blueprint.record_once(lambda state: i18n.install(state.app))
@@ -92,7 +92,11 @@ def serve(ext: str | None) -> Response:
     else:
         fmt = _negotiate()
         if fmt is None:
-            return not_acceptable()
+            names = ", ".join(f.media_type for f in HISTORY_FORMATS)
+            response = error_response(406, f"Aucun des formats demandés n'est disponible. Formats possibles : {names}.",
+                                      f"None of the formats asked for is available. Formats available: {names}.")
+            response.vary.add("Accept")
+            return response
     lang = get_lang()
     resource = _resource()
     page = _page_number()
