@@ -268,3 +268,36 @@ def test_cli_import_history_withdraw_revert_and_exit_codes(contrib_settings, tmp
     quads = list(ox.parse(exported.stdout, format=ox.RdfFormat.N_QUADS))
     changes = {q.subject for q in quads if q.object == ox.NamedNode(f"{BASE}ontology#Change")}
     assert len(changes) == 3
+
+
+# ---------------------------------------------------------------- the spreadsheet way in, end to end
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "docs" / "contribution-template.csv"
+
+
+def test_the_csv_template_imports_validates_and_publishes(contrib_settings):
+    outcome = service.import_triples(contrib_settings, service.read_payload(contrib_settings, TEMPLATE.read_bytes(), "csv"),
+                                     agent="mairie", reason="modèle")
+    created = set(outcome.change.created)
+    assert {i for i in created if "/initiative/" in i} and {i for i in created if "/organization/" in i}
+    # Resolved by name + département: the real Saint-Étienne (42218).
+    assert ask(contrib_settings, f"""ASK {{ GRAPH <{BASE}graph/contributions> {{ ?i a <{BASE}ontology#Initiative> ;
+        <http://purl.org/dc/terms/spatial> <{BASE}id/commune/42218> ;
+        <http://www.w3.org/ns/prov#wasDerivedFrom> <{BASE}id/change/000001> }} }}""")
+
+
+def test_a_csv_with_mistakes_is_refused_whole_with_rows_and_columns(contrib_settings):
+    rows = [
+        "title_fr;title_en;practice;commune_code;lead;url;start_date",
+        "Bon;Good;bureau-des-temps;35238;Ville de Rennes;https://rennes.fr/;2024",
+        "Sans pratique;No practice;pratique-inconnue;35238;Ville de Rennes;;",
+        "Mauvais code;Bad code;bureau-des-temps;99999;Ville de Rennes;;",
+        "Mauvaise url;Bad url;bureau-des-temps;35238;Ville de Rennes;pas une url;",
+        "Mauvaise date;Bad date;bureau-des-temps;35238;Ville de Rennes;;31/02/2024",
+    ]
+    data = ("\n".join(rows) + "\n").encode("utf-8")
+    with pytest.raises(service.InputErrors) as refused:
+        service.read_payload(contrib_settings, data, "csv")
+    found = {(e.row, e.column) for e in refused.value.errors}
+    assert found == {(3, "practice"), (4, "commune_code"), (5, "url"), (6, "start_date")}
+    assert log.sequence_numbers(contrib_settings.contributions_path) == []

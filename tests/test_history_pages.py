@@ -124,7 +124,7 @@ def test_initiative_page_lists_its_changes_in_order_fr(c):
     rows = history.split("<tr>")[2:]
     assert "création" in rows[0] and "Alice Martin" in rows[0] and "+" in rows[0]
     assert "correction" in rows[1] and "−1" in rows[1] and "+1" in rows[1]
-    assert "annulation" in rows[2] and "Chloé" in rows[2]
+    assert 'annulation (<a href="/doc/change/000003">n° 3</a>)' in rows[2] and "Chloé" in rows[2]
     # 2026-11-25T01:27:54Z → 2026-11-25 01:27:54 UTC
     assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</time>', history)
     assert f'href="/history?resource={quote(QUIMPER, safe="")}"' in history

@@ -223,3 +223,23 @@ def test_sigkill_right_after_the_answer_keeps_the_change(contrib_settings, tmp_p
     assert record["created"] == [INI + "essai--durable"]
     assert ask(contrib_settings, f"ASK {{ <{INI}essai--durable> a ?t }}")
     assert not list(Path(contrib_settings.contributions_path).glob(".*.tmp"))
+
+
+def test_json_records_and_csv_over_http(client, contrib_settings):
+    record = {"id": "essai-json--rennes", "title_fr": "Essai JSON", "title_en": "JSON test",
+              "practice": "bureau-des-temps", "commune_code": "35238", "lead": "Ville de Rennes",
+              "reason": "création en JSON"}
+    r = client.post("/contrib/initiatives", json=record, headers=AUTH)
+    assert r.status_code == 201, r.get_json()
+    assert r.headers["Location"].endswith("/id/initiative/essai-json--rennes")
+    r = client.patch("/contrib/initiatives/essai-json--rennes", json={"title_en": "A JSON test", "reason": "titre"},
+                     headers=AUTH)
+    assert r.status_code == 200 and r.get_json()["removed"] == 1 and r.get_json()["added"] == 1
+    r = client.post("/contrib/initiatives", json={**record, "id": "essai-json--x", "commune_code": "123"},
+                    headers={**AUTH, "Accept-Language": "fr"})
+    assert r.status_code == 422
+    assert [(e["row"], e["column"]) for e in r.get_json()["errors"]] == [(2, "commune_code")]
+    csv_body = ("title_fr;title_en;practice;commune_code;lead\n"
+                "Essai CSV;CSV test;bureau-des-temps;29019;Ville de Rennes\n").encode("utf-8")
+    r = client.post("/contrib/import?reason=tableur", data=csv_body, content_type="text/csv", headers=AUTH)
+    assert r.status_code == 201 and len([i for i in r.get_json()["created"] if "/initiative/" in i]) == 1

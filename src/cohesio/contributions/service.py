@@ -81,13 +81,28 @@ def _open_current(settings: Settings) -> ox.Store:
     return versions.current(settings.store_path).open_store()
 
 
+_lookups: dict[str, Any] = {}
+
+
+def lookup_for(settings: Settings):
+    """The name resolver of the current version, kept while that version is current: its commune
+    index costs about a second to build and serves every import until the next version."""
+    from cohesio.contributions.lookup import Lookup
+
+    version = versions.current(settings.store_path)
+    key = f"{version.path}|{settings.base_iri}"
+    if key not in _lookups:
+        _lookups.clear()
+        _lookups[key] = Lookup(version.open_store(), settings.base_iri)
+    return _lookups[key]
+
+
 def read_payload(settings: Settings, data: bytes, fmt: str) -> list[tuple]:
     """Triples (canonical IRIs, blank nodes kept) of a CSV or RDF payload; raises InputErrors."""
     if fmt == "csv":
-        from cohesio.contributions.lookup import Lookup
         from cohesio.contributions.tabular import read_csv
 
-        result = read_csv(data, Lookup(_open_current(settings), settings.base_iri))
+        result = read_csv(data, lookup_for(settings))
         if result.errors:
             raise InputErrors(result.errors)
         return _from_rdflib(result.graph)
@@ -96,12 +111,16 @@ def read_payload(settings: Settings, data: bytes, fmt: str) -> list[tuple]:
 
 def read_record(settings: Settings, record: dict[str, Any]) -> list[tuple]:
     """Triples of one initiative given as a JSON object with the CSV template's columns."""
-    from cohesio.contributions.lookup import Lookup
     from cohesio.contributions.tabular import read_records
+
+    from cohesio.contributions.tabular import COLUMNS
 
     cells = {str(k): "" if v is None else ("|".join(map(str, v)) if isinstance(v, list) else str(v))
              for k, v in record.items() if k not in ("reason",)}
-    result = read_records([cells], Lookup(_open_current(settings), settings.base_iri))
+    # A JSON object names only the fields it sets: the others are empty cells, not missing columns.
+    for column in COLUMNS:
+        cells.setdefault(column.name, "")
+    result = read_records([cells], lookup_for(settings))
     if result.errors:
         raise InputErrors(result.errors)
     return _from_rdflib(result.graph)

@@ -48,11 +48,12 @@ class ChangeSummary:
     reason: str = ""
     added: int = 0
     removed: int = 0
-    #: The resources it is about, by relation ("generated", "invalidated", "changed"), and the
-    #: change it reverts; filled when asked for (lists, JSON).
+    #: The resources it created, withdrew and changed: filled when asked for (lists, JSON), or
+    #: with the one resource a history is about.
     generated: list[str] = field(default_factory=list)
     invalidated: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    #: The earlier change it reverts.
     reverts: str = ""
 
     @property
@@ -92,13 +93,14 @@ def summaries(backend, base_iri: str, change_iris: list[str], with_targets: bool
     found: dict[str, ChangeSummary] = {}
     for start in range(0, len(wanted), 200):
         values = _values(wanted[start:start + 200])
-        rows = d.select(backend, f"""SELECT ?c ?seq ?time ?action ?agent ?agentLabel ?reason WHERE {{
+        rows = d.select(backend, f"""SELECT ?c ?seq ?time ?action ?agent ?agentLabel ?reason ?reverts WHERE {{
             VALUES ?c {{ {values} }}
             GRAPH <{h}> {{ ?c <{c}sequence> ?seq .
               OPTIONAL {{ ?c <{PROV}endedAtTime> ?time }}
               OPTIONAL {{ ?c <{c}action> ?action }}
               OPTIONAL {{ ?c <{ASSOCIATED}> ?agent OPTIONAL {{ ?agent <{d.RDFS}label> ?agentLabel }} }}
-              OPTIONAL {{ ?c <{d.RDFS}comment> ?reason }} }} }}""")
+              OPTIONAL {{ ?c <{d.RDFS}comment> ?reason }}
+              OPTIONAL {{ ?c <{c}reverts> ?reverts }} }} }}""")
         for row in rows:
             iri = row["c"].value
             if iri in found:
@@ -112,7 +114,8 @@ def summaries(backend, base_iri: str, change_iris: list[str], with_targets: bool
                 iri, seq, row["time"].value if "time" in row else "",
                 row["action"].value if "action" in row else "", agent,
                 row["agentLabel"].value if "agentLabel" in row else (d.fallback_label(agent) if agent else ""),
-                row["reason"].value if "reason" in row else "")
+                row["reason"].value if "reason" in row else "",
+                reverts=row["reverts"].value if "reverts" in row else "")
         counts = d.select(backend, f"""SELECT ?c ?k (COUNT(DISTINCT ?s) AS ?n) WHERE {{
             VALUES ?c {{ {values} }} VALUES ?k {{ <{c}added> <{c}removed> }}
             GRAPH <{h}> {{ ?c ?k ?s }} }} GROUP BY ?c ?k""")
@@ -122,7 +125,7 @@ def summaries(backend, base_iri: str, change_iris: list[str], with_targets: bool
                 setattr(summary, "added" if row["k"].value.endswith("#added") else "removed", int(row["n"].value))
         if with_targets:
             rows = d.select(backend, f"""SELECT ?c ?r ?x WHERE {{
-                VALUES ?c {{ {values} }} VALUES ?r {{ <{GENERATED}> <{INVALIDATED}> <{c}changed> <{c}reverts> }}
+                VALUES ?c {{ {values} }} VALUES ?r {{ <{GENERATED}> <{INVALIDATED}> <{c}changed> }}
                 GRAPH <{h}> {{ ?c ?r ?x }} }} ORDER BY ?c ?r ?x""")
             for row in rows:
                 summary = found.get(row["c"].value)
@@ -133,16 +136,14 @@ def summaries(backend, base_iri: str, change_iris: list[str], with_targets: bool
                     summary.generated.append(x)
                 elif rel == INVALIDATED:
                     summary.invalidated.append(x)
-                elif rel.endswith("#changed"):
-                    summary.changed.append(x)
                 else:
-                    summary.reverts = x
+                    summary.changed.append(x)
     return [found[i] for i in wanted if i in found]
 
 
 def _about(base_iri: str, resource: str) -> str:
     """A pattern binding ?c to the changes about ``resource``: that created, changed or withdrew
-    it, that it reverts (for a change), or that it made (for an agent)."""
+    it, that reverted it (for a change), or that it made (for an agent)."""
     c = coh(base_iri)
     return (f"VALUES ?rel {{ <{GENERATED}> <{INVALIDATED}> <{c}changed> <{c}reverts> <{ASSOCIATED}> }} "
             f"?c ?rel <{resource}> .")

@@ -75,12 +75,15 @@ def _resource() -> str | None:
 
 
 def _sparql_editor(graph: str) -> str:
-    query = (f"PREFIX prov: <http://www.w3.org/ns/prov#>\nPREFIX coh: <{hist.coh(base_iri())}>\n"
-             "SELECT ?change ?time ?agent ?action ?reason\n"
-             f"WHERE {{\n  GRAPH <{graph}> {{\n    ?change a coh:Change ; coh:sequence ?n ; prov:endedAtTime ?time ;\n"
-             "      coh:action ?action ; prov:wasAssociatedWith/rdfs:label ?agent .\n"
+    """A link to the SPARQL editor with a query listing the changes (YASGUI reads the fragment)."""
+    query = ("PREFIX prov: <http://www.w3.org/ns/prov#>\n"
+             "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+             f"PREFIX coh: <{hist.coh(base_iri())}>\n"
+             "SELECT ?change ?time ?author ?action ?reason\n"
+             f"WHERE {{\n  GRAPH <{graph}> {{\n"
+             "    ?change a coh:Change ; coh:sequence ?n ; prov:endedAtTime ?time ; coh:action ?action ;\n"
+             "      prov:wasAssociatedWith/rdfs:label ?author .\n"
              "    OPTIONAL { ?change rdfs:comment ?reason }\n  }\n}\nORDER BY DESC(?n)\n")
-    query = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n" + query
     return "/sparql#query=" + quote(query, safe="")
 
 
@@ -130,7 +133,8 @@ def serve(ext: str | None) -> Response:
             response = html_page("history.html", changes=changes, labels=labels, total=total, page=page,
                                  pages=pages, resource=resource,
                                  resource_labels=labels.get(resource, {}) if resource else {},
-                                 rdf_formats=formats.GRAPH_FORMATS, graph=hist.history_graph(base),
+                                 rdf_formats=formats.GRAPH_FORMATS,
+                                 graph=hist.history_graph(base) if hist.history_graph(base) in b.graphs() else None,
                                  json_url="/history.json" + (f"?{args}" if args else ""),
                                  sparql_editor=_sparql_editor(hist.history_graph(base)))
     if not_modified is None:
