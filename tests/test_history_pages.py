@@ -110,6 +110,12 @@ def change_numbers(fragment: str) -> list[int]:
     return [int(n) for n in re.findall(r'href="/doc/change/0*(\d+)(?:\?lang=\w+)?">', fragment)]
 
 
+def row_changes(fragment: str) -> list[int]:
+    """The change of each row of a history table (its first link; a revert also links the change
+    it reverts)."""
+    return [change_numbers(row)[0] for row in fragment.split("<tr>")[2:]]
+
+
 # ------------------------------------------------------------------ a resource's history
 
 
@@ -117,7 +123,7 @@ def test_initiative_page_lists_its_changes_in_order_fr(c):
     page = html(c, "/doc/initiative/test--quimper")
     history = section(page, "history-title")
     assert "Historique" in history
-    assert change_numbers(history) == [1, 3, 5]
+    assert row_changes(history) == [1, 3, 5]
     for text in ("Alice Martin", "Chloé", "Nouvelle initiative à Quimper", "Retour au libellé d&#39;origine",
                  "création", "correction", "annulation", 'href="/doc/agent/alice-martin"'):
         assert text in history, text
@@ -135,7 +141,7 @@ def test_initiative_page_lists_its_changes_in_order_fr(c):
 def test_initiative_page_lists_its_changes_in_order_en(c):
     history = section(html(c, "/doc/initiative/test--quimper?lang=en"), "history-title")
     assert ">History<" in history
-    assert change_numbers(history) == [1, 3, 5]
+    assert row_changes(history) == [1, 3, 5]
     for text in ("creation", "correction", "revert", "Alice Martin", "Nouvelle initiative à Quimper", "no. 1"):
         assert text in history, text
     assert 'href="/doc/change/000001?lang=en"' in history
@@ -231,7 +237,7 @@ def test_withdrawn_answers_410_html(c, path):
     assert "Cette ressource a été retirée" in page
     assert 'href="/doc/change/000004">Modification n° 4</a>' in page
     assert 'href="/doc/agent/bob">Bob</a>' in page and "Doublon" in page
-    assert change_numbers(section(page, "history-title")) == [2, 4]
+    assert row_changes(section(page, "history-title")) == [2, 4]
     english = html(c, path + "?lang=en", lang="en", status=410)
     assert "This resource has been withdrawn" in english and "Change no. 4" in english
 
@@ -253,8 +259,7 @@ def test_history_lists_all_changes_newest_first(c):
     page = html(c, "/history")
     assert "Historique des modifications" in page
     table = page[page.index('<table class="history">'):page.index("</table>")]
-    rows = table.split("<tr>")[2:]
-    assert [change_numbers(r)[0] for r in rows] == [5, 4, 3, 2, 1]
+    assert row_changes(table) == [5, 4, 3, 2, 1]
     assert "5 modifications" in page
     assert 'href="/history.ttl"' in page and 'href="/history.json"' in page
     english = html(c, "/history?lang=en", lang="en")
@@ -263,8 +268,7 @@ def test_history_lists_all_changes_newest_first(c):
 
 def test_history_filter_by_resource(c):
     page = html(c, "/history?resource=" + quote(QUIMPER, safe=""))
-    rows = page[page.index('<table class="history">'):page.index("</table>")].split("<tr>")[2:]
-    assert [change_numbers(r)[0] for r in rows] == [5, 3, 1]
+    assert row_changes(page[page.index('<table class="history">'):page.index("</table>")]) == [5, 3, 1]
     assert "3 modifications" in page and 'href="/doc/initiative/test--quimper"' in page
     # the resource's URL on this server names it too
     local = c.get("/history.json?resource=" + quote("http://localhost/id/initiative/test--brest", safe=""))
