@@ -78,7 +78,7 @@ RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 
 
 def locust_main(spec_path: Path, out_path: Path) -> int:
-    import gevent  # noqa: F401 - locust patches on import; imported first on purpose
+    import gevent  # locust monkey-patches the interpreter with gevent when it is imported
     from locust import FastHttpUser, constant, task
     from locust.env import Environment
 

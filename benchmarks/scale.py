@@ -214,11 +214,52 @@ def run_bounded(argv: list[str], *, budget: float, mem_limit: float, log: Path, 
 # =========================================================================== child: the real build
 
 
+#: The quality-flags query of cohesio.publishing.dumps.initiatives_csv, as it is in src/ (matched to be
+#: replaced by --patch-csv; if src/ changes it, the patch refuses to apply).
+_CSV_QUALITY_FILTER = "FILTER(?t = ?i || EXISTS { ?i ?p ?t })"
+
+
+def patch_csv_quality_query() -> None:
+    """Benchmark-only, for ``--patch-csv``: the CSV's quality-flags query as two joins driven by the
+    few annotations (the text of each annotation computed once in a sub-select; then: its target is
+    the initiative / is something the initiative links to) instead of one
+    ``FILTER(?t = ?i || EXISTS {…})`` over every (initiative, annotation) pair; the rows merged in the
+    same order (?i, ?v). This is the change proposed for src/cohesio/publishing/dumps.py; the CSV is
+    byte-identical (checked on the 10,000-initiative build)."""
+    import re
+
+    import cohesio.publishing.dumps as D
+
+    original = D._query
+
+    def query(store, data_graphs, text):
+        if _CSV_QUALITY_FILTER not in text:
+            return original(store, data_graphs, text)
+        coh = re.search(r"<(\S+ontology#)Initiative>", text)
+        if coh is None or "dqv:QualityAnnotation ; oa:hasTarget ?t ; dqv:inCategory ?c ." not in text:
+            raise RuntimeError("--patch-csv: the CSV query of src/ changed; the patch does not apply")
+        coh = coh.group(1)
+        annotations = f"""{{ SELECT ?t ?v WHERE {{ ?q a dqv:QualityAnnotation ; oa:hasTarget ?t ; dqv:inCategory ?c .
+          OPTIONAL {{ ?c skos:prefLabel ?cl FILTER(LANG(?cl) = "fr") }}
+          OPTIONAL {{ ?q <{coh}likelyReading> ?r FILTER(LANG(?r) = "fr") }}
+          BIND(COALESCE(?cl, STR(?c)) AS ?category)
+          BIND(IF(BOUND(?r), CONCAT(?category, " : ", ?r), ?category) AS ?v) }} }}"""
+        direct = f"SELECT ?i ?v WHERE {{ {annotations} ?t a <{coh}Initiative> . BIND(?t AS ?i) }}"
+        linked = f"SELECT ?i ?v WHERE {{ {annotations} ?i ?p ?t . ?i a <{coh}Initiative> }}"
+        rows = {(s["i"].value, s["v"].value): s for q in (direct, linked) for s in original(store, data_graphs, q)}
+        return iter(rows[k] for k in sorted(rows))
+
+    D._query = query
+
+
 def _build_child(argv: list[str]) -> int:
     """``scale.py _build PROJECT STORE OUT STATUS [--skip-validation]``: run cohesio's build,
     instrumented; write its timings to OUT (JSON)."""
     project, store, out, status = (Path(a) for a in argv[:4])
     skip_validation = "--skip-validation" in argv[4:]
+    patch_csv = "--patch-csv" in argv[4:]
+    if patch_csv:
+        patch_csv_quality_query()
     import pyshacl
     import rdflib
 
@@ -252,10 +293,12 @@ def _build_child(argv: list[str]) -> int:
         wrap(B, "load_data", "parse (rdflib, edited sources)", lambda paths: rdflib.Dataset())
         wrap(B, "geography_neighbourhood", "geography neighbourhood", lambda store, base: rdflib.Graph())
         wrap(B, "validate", "validate (total)", lambda *a, **k: empty)
+        wrap(B, "validate_reference", "validate reference", lambda *a, **k: None)
     else:
         wrap(B, "load_data", "parse (rdflib, edited sources)")
         wrap(B, "geography_neighbourhood", "geography neighbourhood")
         wrap(B, "validate", "validate (total)")
+        wrap(B, "validate_reference", "validate reference")
     for module, name, label in (
         (B, "fingerprint", "fingerprint (hash of the inputs)"),
         (B, "load_sources", "load (pyoxigraph bulk_load)"),
@@ -263,7 +306,6 @@ def _build_child(argv: list[str]) -> int:
         (V, "load_shapes", "load shapes"),
         (V, "_data_store", "copy to pyoxigraph for pyshacl"),
         (pyshacl, "validate", "pyshacl.validate"),
-        (B, "validate_reference", "validate reference"),
         (B, "count_graphs", "count graphs"),
         (B, "write_artefacts", "artefacts (total)"),
         (D, "write_dumps", "dumps (Turtle, N-Triples, JSON-LD, N-Quads, CSV)"),
@@ -283,7 +325,7 @@ def _build_child(argv: list[str]) -> int:
 
     settings = load_settings(None, environ={}, project_dir=project, store_dir=store)
     started = time.perf_counter()
-    result: dict = {"skip_validation": skip_validation}
+    result: dict = {"skip_validation": skip_validation, "patch_csv": patch_csv}
     code = 0
     try:
         built = B.build(settings, progress)
@@ -696,9 +738,11 @@ def run_size(args, initiatives: int, cache: Path, report: dict) -> dict:
     store_dir = work / "store"
     build_json, status = work / "build.json", work / "build.status"
     mode = ["--skip-validation"] if initiatives > args.validate_max else []
-    say("cohesio build" + (" (validation skipped: above --validate-max)" if mode else ""))
+    patch = ["--patch-csv"] if initiatives > args.patch_csv_above else []
+    say("cohesio build" + (" (validation skipped: above --validate-max)" if mode else "")
+        + (" (CSV quality query patched: above --patch-csv-above)" if patch else ""))
     run = run_bounded([PYTHON, str(Path(__file__).resolve()), "_build", str(project), str(store_dir), str(build_json),
-                       str(status)] + mode, budget=args.build_budget, mem_limit=args.mem_limit * GiB,
+                       str(status)] + mode + patch, budget=args.build_budget, mem_limit=args.mem_limit * GiB,
                       log=work / "build.log", env=env, cwd=project, status=status)
     entry["build_run"] = run
     build = json.loads(build_json.read_text()) if build_json.exists() else None
@@ -711,7 +755,7 @@ def run_size(args, initiatives: int, cache: Path, report: dict) -> dict:
         say("cohesio build again with validation skipped, to measure the rest and serve")
         build_json.unlink(missing_ok=True)
         run = run_bounded([PYTHON, str(Path(__file__).resolve()), "_build", str(project), str(store_dir),
-                           str(build_json), str(status), "--skip-validation"], budget=args.build_budget,
+                           str(build_json), str(status), "--skip-validation"] + patch, budget=args.build_budget,
                           mem_limit=args.mem_limit * GiB, log=work / "build-novalidation.log", env=env, cwd=project,
                           status=status)
         entry["build_run_novalidation"] = run
@@ -820,7 +864,7 @@ def serve(args, entry: dict, project: Path, store_dir: Path, version, env: dict,
 
         say(f"pages: {len(documents)} resources × HTML, Turtle")
         for kind, iri, doc, construct in documents:
-            by_resource[iri] = {"kind": kind, **interleaved({
+            by_resource[f"{kind} {iri}"] = {"kind": kind, "iri": iri, **interleaved({
                 "cohesio HTML": lambda doc=doc: cohesio.get(doc, "text/html"),
                 "cohesio Turtle": lambda doc=doc: cohesio.get(doc, "text/turtle"),
                 "floor Turtle": lambda c=construct: ox.serialize(
@@ -861,7 +905,7 @@ def serve(args, entry: dict, project: Path, store_dir: Path, version, env: dict,
             say(f"  ready in {entry['peer_load_seconds']:.0f} s")
             client = Http(peer.server.port, args.peer_timeout)
             for kind, iri, doc, construct in documents:
-                by_resource[iri].update(interleaved(
+                by_resource[f"{kind} {iri}"].update(interleaved(
                     {"rdflib-endpoint Turtle": lambda c=construct: client.sparql(c, "text/turtle")},
                     {"rdflib-endpoint Turtle": nbytes}, args.page_runs, args.page_warmup, args.budget, args.peer_timeout))
             # cheapest first (by the floor): once one passes the timeout, the dearer ones are not tried
@@ -890,9 +934,10 @@ def serve(args, entry: dict, project: Path, store_dir: Path, version, env: dict,
     # pages: per kind and over all, each resource counting once (the median of its runs)
     summary: dict[str, dict] = {}
     pooled: dict[str, dict[str, list[float]]] = {}
-    for iri, measured in by_resource.items():
+    for key, measured in by_resource.items():
+        iri = measured["iri"]
         for name, m in measured.items():
-            if name == "kind":
+            if name in ("kind", "iri"):
                 continue
             if "median_ms" in m:
                 for key in (measured["kind"], "all"):
@@ -1166,6 +1211,14 @@ def versions_of() -> dict:
     return out
 
 
+def merge(reports: list[dict]) -> dict:
+    """Several runs' reports as one (sizes in order of initiatives; settings of the first run)."""
+    merged = dict(reports[0])
+    merged["sizes"] = sorted((e for r in reports for e in r["sizes"]), key=lambda e: e["initiatives"])
+    merged["commands"] = [r["command"] for r in reports]
+    return merged
+
+
 def parse_sizes(text: str) -> list[int]:
     out = []
     for part in text.split(","):
@@ -1206,6 +1259,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mem-limit", type=float, default=16.0, help="kill a build or pyshacl child past this RSS, GiB")
     parser.add_argument("--validate-max", type=int, default=10_000_000,
                         help="above this many initiatives, build with validation skipped (say so)")
+    parser.add_argument("--patch-csv-above", type=int, default=10_000_000,
+                        help="above this many initiatives, build with the proposed CSV quality-flags query "
+                             "(benchmark-side patch of cohesio.publishing.dumps, see patch_csv_quality_query; said so)")
     parser.add_argument("--fallback", action=argparse.BooleanOptionalAction, default=True,
                         help="if the full build fails, build again without validation to measure the rest")
     parser.add_argument("--shacl-budget", type=float, default=900.0, help="budget of each raw pyshacl run, s")
@@ -1228,10 +1284,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/cohesio-scale"))
     parser.add_argument("--results-dir", type=Path, default=HERE / "results")
     parser.add_argument("--keep-work", action="store_true")
-    parser.add_argument("--render", type=Path, metavar="JSON", help="only print the tables of an earlier run")
+    parser.add_argument("--render", type=Path, nargs="+", metavar="JSON",
+                        help="only print the tables of earlier runs (several: their sizes side by side)")
     args = parser.parse_args(argv)
     if args.render:
-        print(render_markdown(json.loads(args.render.read_text(encoding="utf-8"))))
+        print(render_markdown(merge([json.loads(path.read_text(encoding="utf-8")) for path in args.render])))
         return 0
     sizes = parse_sizes(args.sizes)
     if args.baseline is None:

@@ -75,6 +75,14 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return b""
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -157,7 +165,10 @@ class Server:
             conn.close()
 
     def worker_pids(self) -> list[int]:
-        return sorted(_children(self.proc.pid))
+        """The gunicorn workers: the master's forks, with its command line (not, e.g., the
+        resource tracker of the process that `cohesio serve` starts to publish pending changes)."""
+        own = _cmdline(self.proc.pid)
+        return sorted(pid for pid in _children(self.proc.pid) if _cmdline(pid) == own)
 
     def wait_ready(self, limit: float = 60) -> None:
         deadline = time.monotonic() + limit
@@ -345,26 +356,31 @@ def _kill_when(proc: subprocess.Popen, label: str | None, delay: float) -> list[
 def test_killed_build_leaves_the_published_version_intact(small_project, tmp_path):
     store_dir = tmp_path / "store"
     env = _clean_env(COHESIO_CACHE_DIR=str(tmp_path / "cache"), PYTHONUNBUFFERED="1")
-    t0 = time.monotonic()
-    first = subprocess.run(COHESIO + ["--project-dir", str(small_project), "--store-dir", str(store_dir), "build",
-                                      "-q"], cwd=small_project, env=env, capture_output=True, timeout=300)
-    duration = time.monotonic() - t0  # to spread the blind kills over a build
-    assert first.returncode == 0, first.stderr.decode()
+    build_argv = COHESIO + ["--project-dir", str(small_project), "--store-dir", str(store_dir), "build", "-q"]
+    for _ in range(2):  # the second is timed: the first also validates the geography in full, once
+        t0 = time.monotonic()
+        done = subprocess.run(build_argv, cwd=small_project, env=env, capture_output=True, timeout=300)
+        duration = time.monotonic() - t0  # to spread the blind kills over a build
+        assert done.returncode == 0, done.stderr.decode()
     published = versions.current(store_dir)
     digest = _tree_digest(published.path)
     answers = _answers(store_dir)
 
     # At each stage, as soon as its progress label shows; right after the publication (the summary
     # is printed once `current` has moved); then blind, after delays spread over a whole build.
+    # The last kill is mid-validation, so that the final build has an abandoned staging directory
+    # to remove (a build that completes removes those of the builds killed before it).
     moments: list[tuple[str | None, float]] = [("Loading into the store", 0.0), ("SHACL validation", 0.2),
                                                ("Dumps, DCAT catalogue", 0.0), ("published", 0.0)]
-    moments += [(None, duration * f) for f in (0.3, 0.6, 0.85)]
+    moments += [(None, duration * f) for f in (0.3, 0.6, 0.85)] + [("SHACL validation", 0.0)]
     outcomes = []
     for label, delay in moments:
         proc = _build(small_project, store_dir, env)
         seen = _kill_when(proc, label, delay)
         current = versions.current(store_dir)  # still opens, whatever the moment
-        outcomes.append((label or f"after {delay:.2f} s", seen[-1] if seen else "-", proc.returncode, current.id))
+        abandoned = sorted(p.name for p in versions.versions_dir(store_dir).glob(".building-*"))
+        outcomes.append((label or f"after {delay:.2f} s", seen[-1] if seen else "-", proc.returncode, current.id,
+                         abandoned))
         assert _answers(store_dir) == answers, (label, delay)
         if current.id == published.id:
             assert _tree_digest(current.path) == digest, (label, delay)
@@ -373,10 +389,10 @@ def test_killed_build_leaves_the_published_version_intact(small_project, tmp_pat
             assert current.manifest["inputs_sha256"] == published.manifest["inputs_sha256"], (label, delay)
         if published.path.exists():  # the version that was current is never written to
             assert _tree_digest(published.path) == digest, (label, delay)
-    print("\n" + "\n".join(f"killed at {o[0]!r} (last line printed {o[1]!r}): exit {o[2]}, current {o[3]}"
-                           for o in outcomes))
+    print("\n" + "\n".join(f"killed at {o[0]!r} (last line printed {o[1]!r}): exit {o[2]}, current {o[3]}, "
+                           f"staging left: {o[4]}" for o in outcomes))
     assert sum(o[2] == -signal.SIGKILL for o in outcomes) >= len(moments) - 2, outcomes
-    assert list(versions.versions_dir(store_dir).glob(".building-*")), "no kill landed during a build"
+    assert outcomes[-1][4], "the last kill did not land during a build"
 
     # The next build succeeds, publishes, and removes the staging directories of the killed ones.
     final = subprocess.run(COHESIO + ["--project-dir", str(small_project), "--store-dir", str(store_dir), "build",

@@ -55,7 +55,8 @@ def test_communes_only_mode_is_unchanged(tmp_path):
     ds = synthetic.generate(tmp_path / "d.nq", size=None, initiatives=50, seed=7, communes=scale.TINY_COMMUNES[:4])
     assert ds.levels == {"commune": 50}
     text = (tmp_path / "d.nq").read_text(encoding="utf-8")
-    assert "/id/epci/" not in text.split("ontology#intercommunality")[0] or True
+    spatial = [line for line in text.splitlines() if "<http://purl.org/dc/terms/spatial>" in line]
+    assert len(spatial) == 50 and all("/id/commune/" in line for line in spatial)
     assert "conseil-departemental" not in text and "organization/epci-" not in text
 
 
