@@ -536,3 +536,30 @@ def test_deep_nesting_is_refused_before_it_reaches_the_engine(client):
     assert response.status_code == 400
     text = response.get_data(as_text=True)
     assert "imbriquée" in text and "nested" in text
+
+
+def test_heavy_queries_filling_every_process_starve_neither_pages_nor_light_queries(sparql_app, sparql_settings):
+    """As many heavy /sparql queries as query processes: a light query gets an extra process, and
+    the library's own queries (pages, named queries) have a pool of their own."""
+    client = sparql_app.test_client()
+    count_triples(client)
+    finished: list[int] = []
+    heavy = [threading.Thread(target=lambda: finished.append(get(sparql_app.test_client(), HEAVY).status_code))
+             for _ in range(sparql_settings.query_processes)]
+    for thread in heavy:
+        thread.start()
+    time.sleep(0.5)  # every public query process is busy now
+    started = time.monotonic()
+    light = get(client, PREFIXES + 'ASK { ?s rdfs:label "Œuilly"@fr }')
+    light_seconds = time.monotonic() - started
+    from cohesio.linked_data import describe
+
+    started = time.monotonic()
+    assert describe.exists(sparql_app.extensions["cohesio.backend"], "https://w3id.org/cohesio/id/commune/02001") in (True, False)
+    internal_seconds = time.monotonic() - started
+    for thread in heavy:
+        thread.join(timeout=sparql_settings.query_timeout + 10)
+    assert light.status_code == 200 and light.get_json()["boolean"] is True
+    assert light_seconds < 3, light_seconds  # an extra process is started, not a wait for the heavy ones
+    assert internal_seconds < 1.5, internal_seconds
+    assert finished == [503] * sparql_settings.query_processes

@@ -37,6 +37,9 @@ class Job:
     max_rows: int = 10_000
     max_chars: int = formats.MAX_RESULT_CHARS
     prefixes: tuple[tuple[str, str], ...] = ()
+    #: A query written by anyone (``/sparql``), as opposed to the library's own bounded queries
+    #: (pages, named queries): it runs in its own, lower-priority pool (see EmbeddedBackend).
+    public: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,9 +136,11 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def _worker_main(store_path: str, conn: Connection, parent: int | None = None) -> None:
+def _worker_main(store_path: str, conn: Connection, parent: int | None = None, nice: int = 0) -> None:
     if parent is not None:
         _die_with_parent(parent)
+    if nice:
+        os.nice(nice)  # a heavy public query yields the CPU to pages and API calls
     store = ox.Store.read_only(store_path)
     while True:
         try:
@@ -177,10 +182,16 @@ class QueryPool:
     :class:`QueryTimeout` is raised. Other requests keep being served by the other workers.
     """
 
-    def __init__(self, store_path: Path | str, size: int = 2, timeout: float = 30.0) -> None:
+    def __init__(self, store_path: Path | str, size: int = 2, timeout: float = 30.0, *, nice: int = 0,
+                 overflow: int = 0) -> None:
         self._ctx = mp.get_context("spawn")  # no fork after threads: gunicorn and Flask use them
         self._store_path = str(store_path)
         self.timeout = timeout
+        self.size = size
+        self.nice = nice
+        #: Extra processes started when every one is busy, so that a query arriving behind long
+        #: ones starts at once instead of waiting for them (each is retired after its query).
+        self.overflow = overflow
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._all: list[_Worker] = []
@@ -201,8 +212,8 @@ class QueryPool:
 
     def _start(self) -> _Worker:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(self._store_path, child, os.getpid()), daemon=True,
-                                    name="cohesio-query")
+        process = self._ctx.Process(target=_worker_main, args=(self._store_path, child, os.getpid(), self.nice),
+                                    daemon=True, name="cohesio-query")
         process.start()
         child.close()
         worker = _Worker(process, parent, self._store_path)
@@ -229,10 +240,7 @@ class QueryPool:
             raise PoolClosed()
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
-        try:
-            worker = self._idle.get(timeout=limit)
-        except queue.Empty:
-            raise QueryTimeout() from None
+        worker = self._borrow(limit)
         if worker.store_path != self._store_path or not worker.process.is_alive():
             self._retire(worker)
             worker = self._spawn()
@@ -248,15 +256,32 @@ class QueryPool:
             worker = self._spawn()
             raise QueryCrashed() from None
         finally:
-            if not self._closed:
-                self._idle.put(worker)
-            else:
+            with self._lock:
+                surplus = len(self._all) > self.size
+            if self._closed or surplus:
                 self._retire(worker)
+            else:
+                self._idle.put(worker)
         if status == "ok":
             return payload
         if status == "query-error":
             raise QueryError(payload)
         raise RuntimeError(payload)
+
+    def _borrow(self, limit: float) -> _Worker:
+        """An idle process; if none frees up within a moment, an extra one (up to ``overflow``)."""
+        if self.overflow:
+            try:
+                return self._idle.get(timeout=min(0.05, limit))
+            except queue.Empty:
+                with self._lock:
+                    room = len(self._all) < self.size + self.overflow
+                if room:
+                    return self._spawn()
+        try:
+            return self._idle.get(timeout=limit)
+        except queue.Empty:
+            raise QueryTimeout() from None
 
     def close(self) -> None:
         self._closed = True

@@ -125,6 +125,7 @@ def endpoint() -> Response:
         union_default_graph=not (inspection.has_from or _all(params, "named-graph-uri")),
         max_rows=settings.max_rows,
         prefixes=tuple(PREFIXES.items()),
+        public=True,
     )
     try:
         outcome = backend.run(job)
