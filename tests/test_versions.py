@@ -47,3 +47,25 @@ def test_prune_removes_abandoned_staging(tmp_path):
     (tmp_path / "versions" / ".building-999999999").mkdir(parents=True)
     versions.prune(tmp_path, keep=1)
     assert not (tmp_path / "versions" / ".building-999999999").exists()
+
+
+def test_publishing_the_same_version_id_twice_never_replaces_the_live_directory(tmp_path):
+    """Two builds of the same inputs within one second get the same id: the second one is published
+    under another name, and the first one's files (which a server may be reading) stay."""
+    import pyoxigraph as ox
+
+    from cohesio import versions
+
+    def stage(marker: str):
+        staged = versions.staging_dir(tmp_path)
+        store = ox.Store(str(staged / versions.STORE))
+        store.add(ox.Quad(ox.NamedNode("http://x/" + marker), ox.NamedNode("http://x/p"), ox.Literal(marker)))
+        del store
+        return staged
+
+    first = versions.publish(tmp_path, stage("a"), "20260101T000000Z-abc", {"counts": {}})
+    second = versions.publish(tmp_path, stage("b"), "20260101T000000Z-abc", {"counts": {}})
+    assert first.path.is_dir() and second.path != first.path
+    assert second.id == second.path.name == "20260101T000000Z-abc-2"
+    assert versions.current(tmp_path).id == second.id
+    assert versions.current(tmp_path).manifest["version"] == second.id

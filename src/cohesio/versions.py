@@ -80,11 +80,17 @@ def publish(store_dir: Path, staged: Path, version_id: str, manifest: dict[str, 
     The manifest is written last inside the staging directory, so a directory under
     ``versions/`` without a manifest is an interrupted build and is never pointed at.
     """
+    final = versions_dir(store_dir) / version_id
+    suffix = 1
+    while final.exists():
+        # The same inputs built twice within one second: a new name, never the published
+        # directory a server may be reading from.
+        suffix += 1
+        final = versions_dir(store_dir) / f"{version_id}-{suffix}"
+    version_id = final.name
+    manifest = {**manifest, "version": version_id}
     (staged / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _fsync_dir(staged)
-    final = versions_dir(store_dir) / version_id
-    if final.exists():  # the same inputs built twice within one second: replace the copy
-        shutil.rmtree(final)
     os.replace(staged, final)
     link_tmp = store_dir / f".{CURRENT}.{os.getpid()}"
     if link_tmp.is_symlink() or link_tmp.exists():
