@@ -150,6 +150,9 @@ class MemorySampler(threading.Thread):
         self.roots, self.interval = roots, interval
         self.peak: dict[str, dict] = {name: {"rss": 0, "pss": 0, "processes": 0} for name in roots}
         self.last: dict[str, dict] = {}
+        #: peak of each phase (see :meth:`phase`), per root
+        self.phases: dict[str, dict[str, dict]] = {}
+        self.current_phase: str | None = None
         self.samples = 0
         self._stop_event = threading.Event()
 
@@ -161,7 +164,14 @@ class MemorySampler(threading.Thread):
             peak = self.peak.setdefault(name, {"rss": 0, "pss": 0, "processes": 0})
             peak["rss"], peak["pss"] = max(peak["rss"], rss), max(peak["pss"], pss)
             peak["processes"] = max(peak["processes"], len(pids))
+            if self.current_phase is not None:
+                ph = self.phases.setdefault(self.current_phase, {}).setdefault(name, {"rss": 0, "pss": 0})
+                ph["rss"], ph["pss"] = max(ph["rss"], rss), max(ph["pss"], pss)
         self.samples += 1
+
+    def phase(self, name: str) -> None:
+        """Peaks from now on are also kept under ``name``."""
+        self.current_phase = name
 
     def run(self) -> None:
         while not self._stop_event.is_set():
@@ -840,6 +850,7 @@ def serve(args, entry: dict, project: Path, store_dir: Path, version, env: dict,
         cohesio = Http(port, args.timeout)
 
         say("catalogue and VoID")
+        sampler.phase("catalogue and VoID")
         entry["publishing"] = interleaved(
             {"catalog.ttl": lambda: cohesio.get("/catalog.ttl", "text/turtle"),
              "void": lambda: cohesio.get("/.well-known/void", "text/turtle")},
@@ -847,6 +858,7 @@ def serve(args, entry: dict, project: Path, store_dir: Path, version, env: dict,
 
         counts = {"cohesio /sparql": json_rows, "cohesio /api": api_rows, "floor": json_rows, "rdflib-endpoint": json_rows}
         for q in queries:
+            sampler.phase("named queries")
             text, path = q["text"], q["path"]
             sparql = lambda text=text: cohesio.sparql(text)  # noqa: E731
             # one call first: a query cohesio stops at its query_timeout is not run unbounded in this process
@@ -863,6 +875,7 @@ def serve(args, entry: dict, project: Path, store_dir: Path, version, env: dict,
                                                        for n, v in results[q["name"]].items()))
 
         say(f"pages: {len(documents)} resources × HTML, Turtle")
+        sampler.phase("pages")
         for kind, iri, doc, construct in documents:
             by_resource[f"{kind} {iri}"] = {"kind": kind, "iri": iri, **interleaved({
                 "cohesio HTML": lambda doc=doc: cohesio.get(doc, "text/html"),
@@ -875,6 +888,7 @@ def serve(args, entry: dict, project: Path, store_dir: Path, version, env: dict,
         entry["memory_peak"] = dict(sampler.peak)
         entry["memory_end"] = dict(sampler.last)
         entry["memory_samples"] = sampler.samples
+        entry["memory_phases"] = sampler.phases
         sampler = None
         say(f"  cohesio serve memory: idle {entry['memory_idle']['cohesio']['rss'] / MiB:.0f} MiB RSS, peak "
             f"{entry['memory_peak']['cohesio']['rss'] / MiB:.0f} MiB RSS / "
@@ -1046,42 +1060,46 @@ def render_markdown(report: dict) -> str:
     add = lines.append
 
     add("### Build (seconds) and store size\n")
-    add("| initiatives | triples | build, all steps (process wall) | load | parse + validate (pyshacl alone) | artefacts: dumps / CSV / VoID stats / resources | build peak RSS | raw bulk_load | raw pyshacl: rdflib Graph / pyoxigraph Store (parse + validate) | **build / (raw load + raw validation)** | store on disk | version dir (store + dumps) |")
-    add("| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | --- | ---: | ---: | ---: |")
+    add("| initiatives | triples | build (wall) | load | parse + validate (of which pyshacl.validate) | artefacts: dumps / CSV / VoID stats / resource list | build peak RSS | raw bulk_load | raw pyshacl (rdflib Graph: parse + validate) | **build ÷ (raw load + raw pyshacl)** | build ÷ (raw load + cohesio's pyshacl.validate) | store on disk | version dir (store + dumps) |")
+    add("| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for e in sizes:
         r = build_rows(e)
+        b = e.get("build") or {}
         failed = e.get("build_failed")
-        note = ""
+        notes = []
         if failed:
-            note = f" (full build **{failed['status']}** after {failed['seconds']:.0f} s in step “{failed.get('last_step', '?')}”, peak {failed['peak_rss'] / GiB:.1f} GiB; numbers: build with validation skipped)"
-        elif (e.get("build") or {}).get("skip_validation"):
-            note = " (validation skipped: above --validate-max)"
-        raw_modes = []
-        for mode in ("rdflib", "oxigraph"):
-            x = e.get("raw_shacl", {}).get(mode)
-            if x is None and mode == "oxigraph":
-                raw_modes.append("not run")
-                continue
-            if not x:
-                raw_modes.append("n/a")
-            elif "validate_seconds" in x:
-                raw_modes.append(f"{fmt_s(x['parse_seconds'] + x['validate_seconds'])}")
-            elif x.get("status") == "timeout":
-                raw_modes.append(f"> {settings['shacl_budget']:g} s (budget)")
-            elif x.get("status") == "memory":
-                raw_modes.append(f"> {settings['mem_limit']:g} GiB after {x['seconds']:.0f} s")
-            else:
-                raw_modes.append(x.get("status", "n/a") + (f" ({x['why']})" if x.get("why") else ""))
-        pv = "n/a" if r["validation"] is None else f"{fmt_s(r['validation'])} ({fmt_s(r['pyshacl'])})"
+            notes.append(f"full build **{failed['status']}** after {failed['seconds']:.0f} s in step "
+                         f"“{failed.get('last_step', '?')}”, peak {failed['peak_rss'] / GiB:.1f} GiB; the numbers are "
+                         "of a build with validation skipped")
+        elif b.get("skip_validation"):
+            notes.append("validation skipped")
+        if b.get("patch_csv"):
+            notes.append("proposed CSV query")
+        note = f" ({'; '.join(notes)})" if notes else ""
+        x = e.get("raw_shacl", {}).get("rdflib")
+        if not x:
+            raw = "n/a"
+        elif "validate_seconds" in x:
+            raw = fmt_s(x["parse_seconds"] + x["validate_seconds"])
+        elif x.get("status") == "timeout":
+            raw = f"> {settings['shacl_budget']:g} (budget)"
+        elif x.get("status") == "memory":
+            raw = f"> {settings['mem_limit']:g} GiB after {x['seconds']:.0f} s"
+        else:
+            raw = x.get("status", "n/a") + (f" ({x['why']})" if x.get("why") else "")
+        pv = "skipped" if r["validation"] is None else f"{fmt_s(r['validation'])} ({fmt_s(r['pyshacl'])})"
         arte = " / ".join(fmt_s(r[k]) for k in ("dumps", "csv", "void", "resources"))
         disk = e.get("disk") or {}
-        b_ratio = ratio(r["total"], r["raw_sum"]) if r["validation"] is not None else "n/a"
-        if r["raw_sum"] is None and r["raw_load"] is not None and r["validation"] is not None:
-            limits = [x for x in e.get("raw_shacl", {}).values() if x.get("status") in ("timeout", "memory")]
-            if limits and all(x.get("status") == "timeout" for x in limits):
+        b_ratio = "n/a"
+        if r["validation"] is not None and r["raw_load"] is not None:
+            if x and "validate_seconds" in x:
+                b_ratio = ratio(r["total"], r["raw_load"] + x["parse_seconds"] + x["validate_seconds"])
+            elif x and x.get("status") == "timeout":
                 b_ratio = f"< {r['total'] / (r['raw_load'] + settings['shacl_budget']):.2f}×"
+        own = (ratio(r["total"], r["raw_load"] + r["pyshacl"])
+               if r["validation"] is not None and r["raw_load"] is not None and r["pyshacl"] else "n/a")
         add(f"| {_size_label(e)}{note} | {e.get('triples', 0):,} | {fmt_s(r['total'])} | {fmt_s(r['load'])} | {pv} | {arte} | "
-            f"{(r['peak_rss'] or 0) / GiB:.2f} GiB | {fmt_s(r['raw_load'])} | {' / '.join(raw_modes)} | **{b_ratio}** | "
+            f"{(r['peak_rss'] or 0) / GiB:.2f} GiB | {fmt_s(r['raw_load'])} | {raw} | **{b_ratio}** | {own} | "
             f"{disk.get('store', 0) / MiB:,.0f} MiB | {disk.get('version', 0) / MiB:,.0f} MiB |")
     add("")
     add("Where the build's time goes (seconds, from wrapping the functions `cohesio.build.build` calls):\n")
@@ -1107,6 +1125,9 @@ def render_markdown(report: dict) -> str:
         idle, peak = e["memory_idle"]["cohesio"], e["memory_peak"]["cohesio"]
         mem = (f"{idle['rss'] / MiB:,.0f} → {peak['rss'] / MiB:,.0f} MiB ({idle['pss'] / MiB:,.0f} → "
                f"{peak['pss'] / MiB:,.0f} MiB), {peak['processes']}")
+        pages_peak = (e.get("memory_phases") or {}).get("pages", {}).get("cohesio")
+        if pages_peak:
+            mem += f"; pages only: {pages_peak['rss'] / MiB:,.0f} MiB ({pages_peak['pss'] / MiB:,.0f})"
         pm = e["memory_peak"].get("rdflib-endpoint")
         peer_mem = (f"{pm['rss'] / MiB:,.0f} MiB ({e.get('peer_load_seconds', 0):.0f} s)" if pm else
                     (e.get("peer") or "n/a"))

@@ -91,6 +91,7 @@ def test_raw_tools_ran_on_the_same_data(report):
 
 def test_serving_measured(report):
     (entry,) = report["sizes"]
+    assert set(entry["memory_phases"]) == {"catalogue and VoID", "named queries", "pages"}
     for key in ("memory_idle", "memory_peak"):
         mem = entry[key]["cohesio"]
         assert mem["processes"] >= 3  # gunicorn master, workers, query processes
@@ -126,6 +127,6 @@ def test_markdown_has_every_table(report):
     for heading in ("### Build (seconds) and store size", "Where the build's time goes", "### Serving: memory",
                     "Page latency by kind", "### Named queries"):
         assert heading in md
-    assert "build / (raw load + raw validation)" in md
+    assert "build ÷ (raw load + raw pyshacl)" in md and "pages only" in md
     assert report["command"].startswith("nice -n 10 .venv/bin/python benchmarks/scale.py --tiny")
     assert report["machine"]["cpus"] >= 1
