@@ -127,7 +127,8 @@ def geography_neighbourhood(store: ox.Store, base_iri: str) -> rdflib.Graph:
         for quad in store.quads_for_pattern(node, None, None, geo):
             s, p, o = (rebase(t, base_iri, CANONICAL_BASE_IRI) for t in (quad.subject, quad.predicate, quad.object))
             result.add((_to_rdflib(s), _to_rdflib(p), _to_rdflib(o)))
-            if quad.predicate in _UPWARD and isinstance(quad.object, ox.NamedNode):
+            # ``p`` is canonical: under another base, coh:intercommunality is stored rebased.
+            if p in _UPWARD and isinstance(quad.object, ox.NamedNode):
                 todo.append(quad.object)
     return result
 
