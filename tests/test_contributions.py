@@ -301,3 +301,110 @@ def test_a_csv_with_mistakes_is_refused_whole_with_rows_and_columns(contrib_sett
     found = {(e.row, e.column) for e in refused.value.errors}
     assert found == {(3, "practice"), (4, "commune_code"), (5, "url"), (6, "start_date")}
     assert log.sequence_numbers(contrib_settings.contributions_path) == []
+
+
+# ---------------------------------------------------------------- found in review
+
+def test_identifiers_are_checked_whole_and_skolem_iris_are_not_minted(contrib_settings):
+    from cohesio.contributions.delta import ChangeError
+
+    # Only the last segment used to be checked: these were accepted as new initiatives.
+    for slug in ("a/b", "../commune/35238", "x/../../commune/35238"):
+        with pytest.raises(ChangeError):
+            _import(contrib_settings, new_initiative(slug))
+    # A skolem IRI written by hand would later be taken by the blank node of change no. 2.
+    with pytest.raises(ChangeError):
+        _import(contrib_settings, new_initiative("essai--brest", extra=f'; <http://schema.org/location> <{BASE}.well-known/genid/000002-1> '))
+    with pytest.raises(ChangeError):
+        _import(contrib_settings, turtle(f'<{BASE}.well-known/genid/000002-1> a coh:Place ; rdfs:label "x"@fr, "x"@en .'))
+    assert log.sequence_numbers(contrib_settings.contributions_path) == []
+    # An existing one can still be corrected.
+    change = _import(contrib_settings, new_initiative(
+        "essai--vannes", commune="56260", extra='; <http://schema.org/location> [ rdfs:label "Salle"@fr ] ')).change
+    skolem = next(q.object for q in change.added if str(q.object).startswith(f"<{BASE}.well-known/genid/"))
+    assert _import(contrib_settings, turtle(f'<{skolem.value}> rdfs:label "Salle des fêtes"@fr .')).change.seq == 2
+
+
+def test_rdf_1_2_triple_terms_are_refused_before_they_can_break_the_build(contrib_settings):
+    # Accepted, a triple term made every later build fail (the JSON-LD dump cannot hold it).
+    rennes = INI + "bureau-des-temps--rennes"
+    for body in (f'<{rennes}> rdfs:comment <<( <{INI}a> <{INI}b> <{INI}c> )>> .',
+                 f'<< <{rennes}> rdfs:label "x"@fr >> rdfs:comment "y" .'):
+        with pytest.raises(service.InputErrors) as refused:
+            service.read_payload(contrib_settings, turtle(body), "turtle")
+        assert refused.value.errors[0].code == "syntax"
+
+
+def test_revert_of_a_creation_refused_when_a_later_change_added_to_it(contrib_settings):
+    first = _import(contrib_settings, new_initiative("essai--brest")).change
+    _import(contrib_settings, turtle(f'<{INI}essai--brest> coh:partner <{BASE}id/organization/ville-de-rennes> .'))
+    # Accepted, the revert left `essai--brest coh:partner …` alone, typeless, under a withdrawn IRI.
+    with pytest.raises(Conflict):
+        service.revert_change(contrib_settings, first.seq, agent="alice", reason="annuler")
+    assert log.sequence_numbers(contrib_settings.contributions_path) == [1, 2]
+    # A typeless resource that exists (a blank node's skolem IRI) is corrected, not created again:
+    # reverting the correction is no conflict.
+    made = _import(contrib_settings, new_initiative(
+        "essai--vannes", commune="56260", extra='; <http://schema.org/location> [ rdfs:label "Salle"@fr ; rdfs:comment "x" ] ')).change
+    skolem = next(q.object for q in made.added if str(q.object).startswith(f"<{BASE}.well-known/genid/"))
+    fix = _import(contrib_settings, turtle(f'<{skolem.value}> rdfs:label "Salle des fêtes"@fr .')).change
+    assert fix.touched == (skolem.value,) and not fix.created
+    service.revert_change(contrib_settings, fix.seq, agent="alice", reason="annuler")
+    assert ask(contrib_settings, f'ASK {{ <{skolem.value}> <http://www.w3.org/2000/01/rdf-schema#label> "Salle"@fr }}')
+
+
+def test_a_short_write_never_logs_a_truncated_change(tmp_path, monkeypatch):
+    import os
+
+    real_write = os.write
+    monkeypatch.setattr(log.os, "write", lambda fd, data: real_write(fd, bytes(data[:7])))
+    change = log.Change(seq=1, agent="alice", time="2026-01-01T00:00:00Z", reason="r" * 500, action="import",
+                        touched=(INI + "bureau-des-temps--rennes",))
+    log.append(tmp_path, change)
+    assert log.read(tmp_path, 1) == change
+
+
+def test_a_deployment_base_iri_builds_logs_canonically_and_replays(contrib_settings, tmp_path):
+    """With base_iri other than https://w3id.org/cohesio/, the build was refused on the real data (the
+    walk up the geography compared rebased predicates with canonical ones), so nothing could be
+    contributed; the log stays canonical whatever IRIs the contributor writes."""
+    from contrib_support import settings_for
+
+    base = "http://127.0.0.1:8000/"
+    settings = settings_for(contrib_settings.project_dir, tmp_path / "store", base_iri=base,
+                            contributions_dir=tmp_path / "contributions")
+    build(settings)
+    payload = new_initiative("essai--brest").decode().replace(BASE, base).encode()
+    change = _import(settings, payload).change
+    record = (tmp_path / "contributions" / "000001.json").read_text(encoding="utf-8")
+    assert base not in record and f"{BASE}id/initiative/essai--brest" in record
+    query = f"ASK {{ GRAPH <{base}graph/contributions> {{ <{base}id/initiative/essai--brest> a <{base}ontology#Initiative> }} }}"
+    assert ask(settings, query)
+    bad = new_initiative("essai--faux", commune="99999").decode().replace(BASE, base).encode()
+    with pytest.raises(ChangeRefused):
+        _import(settings, bad)
+    result = build(settings)  # replays the log under the deployment's base
+    assert result.version.manifest["last_change"] == change.seq and ask(settings, query)
+
+
+def test_the_name_resolver_cache_survives_a_thread_switching_versions(contrib_settings, monkeypatch):
+    class Racy(dict):
+        """The cache as seen by a thread while another, on the next version, clears it."""
+
+        def __setitem__(self, key, value):
+            super().__setitem__(key, value)
+            self.clear()
+
+    monkeypatch.setattr(service, "_lookups", Racy())
+    assert service.lookup_for(contrib_settings) is not None  # was KeyError: a 500 on a CSV or JSON write
+
+
+def test_a_reason_that_is_not_one_line_of_text_is_refused(contrib_settings):
+    from cohesio.contributions.delta import ChangeError
+
+    # "\udcff": an undecodable byte of `cohesio import -m …` (surrogateescape); it failed at the
+    # log, after validation. A line break or an escape forged lines of `cohesio history`.
+    for reason in ("x\udcff", "a\n#7  2026-01-01T00:00:00Z  editors  withdraw", "\x1b[2J"):
+        with pytest.raises(ChangeError):
+            _import(contrib_settings, new_initiative("essai--brest"), reason=reason)
+    assert log.sequence_numbers(contrib_settings.contributions_path) == []

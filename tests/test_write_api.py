@@ -243,3 +243,57 @@ def test_json_records_and_csv_over_http(client, contrib_settings):
                 "Essai CSV;CSV test;bureau-des-temps;29019;Ville de Rennes\n").encode("utf-8")
     r = client.post("/contrib/import?reason=tableur", data=csv_body, content_type="text/csv", headers=AUTH)
     assert r.status_code == 201 and len([i for i in r.get_json()["created"] if "/initiative/" in i]) == 1
+
+
+def test_malformed_slugs_and_reasons_are_answered_4xx_never_500(client, contrib_settings):
+    # Slugs no initiative can have, some not even allowed in an IRI (space, <, ").
+    for slug in ("a%20b", "a%3Cb", "%22x%22", "Bureau-Des-Temps"):
+        r = client.get(f"/contrib/initiatives/{slug}")
+        assert r.status_code == 404 and r.get_json()["message_fr"] and r.get_json()["message_en"], (slug, r.status_code)
+        r = client.patch(f"/contrib/initiatives/{slug}?reason=x", headers=AUTH, content_type="text/turtle",
+                         data=turtle(f'<{INI}x> rdfs:label "x"@fr .'))
+        assert r.status_code in (400, 404), (slug, r.status_code)
+        r = client.delete(f"/contrib/initiatives/{slug}?reason=x", headers=AUTH)
+        assert r.status_code == 404, (slug, r.status_code)
+    # A reason that is not a string is no reason.
+    record = {"id": "essai-json--raison", "title_fr": "Essai", "title_en": "Test", "practice": "bureau-des-temps",
+              "commune_code": "35238", "lead": "Ville de Rennes"}
+    for reason in (5, ["a"], {"a": 1}, True):
+        r = client.post("/contrib/initiatives", json={**record, "reason": reason}, headers=AUTH)
+        assert r.status_code == 400 and "reason" in r.get_json()["message_en"], (reason, r.status_code)
+    # Control characters in a reason would forge lines in `cohesio history` or drive a terminal.
+    fix = turtle(f'<{INI}bureau-des-temps--rennes> rdfs:label "Rennes time office"@en .')
+    for reason in ("a%0A%2399%20forged", "red%1B%5B31m", "nul%00"):
+        r = client.post(f"/contrib/import?reason={reason}", data=fix, content_type="text/turtle", headers=AUTH)
+        assert r.status_code == 400 and r.get_json()["message_fr"] and r.get_json()["message_en"], reason
+    # A lone surrogate is valid JSON but no text: it could not be written to the log (was a 500).
+    fields = ", ".join(f'"{k}": "{v}"' for k, v in record.items())
+    for body in ('{' + fields + ', "reason": "x\\ud800"}', '{' + fields.replace('"Essai"', '"E\\udc00"') + ', "reason": "x"}'):
+        r = client.post("/contrib/initiatives", data=body.encode(), content_type="application/json", headers=AUTH)
+        assert r.status_code == 400 and r.get_json()["message_fr"] and r.get_json()["message_en"], body
+    r = client.patch("/contrib/initiatives/bureau-des-temps--rennes", data=b'{"title_en": "a\\ud800", "reason": "x"}',
+                     content_type="application/json", headers=AUTH)
+    assert r.status_code == 400
+    assert log.sequence_numbers(contrib_settings.contributions_path) == []
+    r = client.post("/contrib/import?reason=un%09tab", data=fix, content_type="text/turtle", headers=AUTH)
+    assert r.status_code == 201
+
+
+def test_patching_an_unknown_initiative_with_json_is_404(client, contrib_settings):
+    r = client.patch("/contrib/initiatives/inconnue--nulle-part", json={"title_en": "x", "reason": "r"}, headers=AUTH)
+    assert r.status_code == 404, r.get_json()
+    assert log.sequence_numbers(contrib_settings.contributions_path) == []
+
+
+def test_json_values_that_are_not_text_are_cell_errors_in_both_languages(client, contrib_settings):
+    record = {"id": "essai-json--valeurs", "title_fr": "Essai", "title_en": "Test", "practice": "bureau-des-temps",
+              "commune_code": 35238, "lead": "Ville de Rennes", "reason": "r"}
+    # These were made text before being read: [null] created an organisation named "None".
+    for field, value in (("partners", [None]), ("partners", [{"a": 1}]), ("title_fr", {"a": 1}), ("lead", True)):
+        r = client.post("/contrib/initiatives?dry_run=1", json={**record, field: value}, headers=AUTH)
+        assert r.status_code == 422, (field, value, r.get_json())
+        errors = r.get_json()["errors"]
+        assert [(e["column"], e["code"]) for e in errors] == [(field, "not-text")]
+        assert all(e["message_fr"] and e["message_en"] and e["message_fr"] != e["message_en"] for e in errors)
+    r = client.post("/contrib/initiatives?dry_run=1", json={**record, "partners": ["Ville de Rennes"]}, headers=AUTH)
+    assert r.status_code == 200 and r.get_json()["valid"] is True

@@ -112,9 +112,14 @@ def check_editable(subject) -> None:
     if isinstance(subject, ox.BlankNode):
         return
     iri = subject.value
-    if iri.startswith(EDITABLE_PREFIXES) or iri.startswith(SKOLEM_PREFIX):
-        slug = iri.rsplit("/", 1)[1]
-        if iri.startswith(SKOLEM_PREFIX) or _SLUG.match(slug):
+    if iri.startswith(SKOLEM_PREFIX):
+        return  # made by skolemize(), or an existing one (checked there)
+    prefix = next((p for p in EDITABLE_PREFIXES if iri.startswith(p)), None)
+    if prefix is not None:
+        # The whole rest of the IRI, not its last segment: …/initiative/a/b or …/initiative/../commune/35238
+        # are not identifiers.
+        slug = iri[len(prefix):]
+        if _SLUG.fullmatch(slug):
             return
         raise ChangeError(
             f"Identifiant mal formé : « {slug} » (lettres minuscules, chiffres et tirets). ",
@@ -130,12 +135,25 @@ def check_editable(subject) -> None:
     )
 
 
-def skolemize(triples: Iterable[tuple], key: str) -> list[tuple]:
+def skolemize(triples: Iterable[tuple], key: str, view: StoreView | None = None) -> list[tuple]:
     """Replace blank nodes by IRIs under /.well-known/genid/, unique to this change.
 
     A blank node has no name a later change or a rebuild could refer to; a skolem IRI does, so the
-    published graph is exactly reproducible from the log.
+    published graph is exactly reproducible from the log. With ``view``, a skolem IRI the
+    contributor wrote must already exist: one minted by hand would be taken by the blank node of a
+    later change (``000042-1``).
     """
+    triples = list(triples)
+    if view is not None:
+        for term in {t for s, _p, o in triples for t in (s, o)}:
+            if isinstance(term, ox.NamedNode) and term.value.startswith(SKOLEM_PREFIX) \
+                    and next(iter(view.quads(term)), None) is None \
+                    and next(iter(view.quads(None, None, term)), None) is None:
+                raise ChangeError(
+                    f"{term.value} n'existe pas : les IRI sous {SKOLEM_PREFIX} sont attribuées par cohesio aux "
+                    "nœuds anonymes ; envoyez un nœud anonyme ([ … ]) à la place.",
+                    f"{term.value} does not exist: IRIs under {SKOLEM_PREFIX} are given by cohesio to blank "
+                    "nodes; send a blank node ([ … ]) instead.")
     names: dict[str, ox.NamedNode] = {}
 
     def fix(term):
@@ -164,7 +182,10 @@ def upsert(view: StoreView, triples: Iterable[tuple], change_iri: str, action: s
         check_editable(subject)
         current = describe(view, subject)
         if not view.exists(subject):
-            proposal.created.add(subject.value)
+            # Created: nothing was said about it. A typeless one that exists (a blank node's skolem
+            # IRI, `[ rdfs:label … ]`) is corrected, not created again (revert relies on this).
+            if next(iter(view.quads(subject)), None) is None:
+                proposal.created.add(subject.value)
             if (subject, RDF_TYPE, INITIATIVE) in incoming and not any(t[1] == DERIVED_FROM for t in incoming):
                 incoming = incoming | {(subject, DERIVED_FROM, ox.NamedNode(change_iri))}
         keys = {_key(t) for t in incoming}
@@ -218,6 +239,19 @@ def revert(view: StoreView, earlier: Change) -> Proposal:
     proposal.added = {q for q in earlier.removed if not _present(view, q)}
     proposal.created = {iri for iri in earlier.withdrawn}
     proposal.withdrawn = {iri for iri in earlier.created}
+    # What a later change added about a resource this one created would be left behind, typeless
+    # (no shape sees it), under an IRI the history calls withdrawn.
+    after = view.after(proposal.added, proposal.removed)
+    left = [q for iri in sorted(proposal.withdrawn) for q in after.quads(ox.NamedNode(iri))]
+    if left:
+        raise Conflict(
+            f"La modification n° {earlier.seq} ne peut plus être annulée : des modifications suivantes ont "
+            f"complété ce qu'elle a créé ({len(left)} triplet(s)). Annulez d'abord les modifications suivantes.",
+            f"Change no. {earlier.seq} can no longer be reverted: later changes added to what it created "
+            f"({len(left)} triple(s)). Revert the later changes first.",
+            details=[{"subject": str(q.subject), "predicate": str(q.predicate), "object": str(q.object)}
+                     for q in left[:50]],
+        )
     return proposal
 
 

@@ -153,7 +153,9 @@ def append(log_dir: Path, change: Change) -> Path:
     payload = (json.dumps(change.to_json(), ensure_ascii=False, indent=1) + "\n").encode("utf-8")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        os.write(fd, payload)
+        view = memoryview(payload)
+        while view:  # os.write may write less than asked (a full disk): never link a truncated change
+            view = view[os.write(fd, view):]
         os.fsync(fd)
     finally:
         os.close(fd)

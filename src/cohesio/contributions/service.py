@@ -91,10 +91,14 @@ def lookup_for(settings: Settings):
 
     version = versions.current(settings.store_path)
     key = f"{version.path}|{settings.base_iri}"
-    if key not in _lookups:
+    # Kept in a local: another thread of the worker, on the next version, may clear the cache
+    # between these lines (outside the write lock), and a second lookup would be a KeyError.
+    lookup = _lookups.get(key)
+    if lookup is None:
+        lookup = Lookup(version.open_store(), settings.base_iri)
         _lookups.clear()
-        _lookups[key] = Lookup(version.open_store(), settings.base_iri)
-    return _lookups[key]
+        _lookups[key] = lookup
+    return lookup
 
 
 def read_payload(settings: Settings, data: bytes, fmt: str) -> list[tuple]:
@@ -115,8 +119,9 @@ def read_record(settings: Settings, record: dict[str, Any]) -> list[tuple]:
 
     from cohesio.contributions.tabular import COLUMNS
 
-    cells = {str(k): "" if v is None else ("|".join(map(str, v)) if isinstance(v, list) else str(v))
-             for k, v in record.items() if k not in ("reason",)}
+    # Values as sent: read_records turns numbers and lists of texts into cells and reports the rest
+    # (true, {…}, [null]) as not text. Made text here, they became organisations named "None".
+    cells = {str(k): v for k, v in record.items() if k not in ("reason",)}
     # A JSON object names only the fields it sets: the others are empty cells, not missing columns.
     for column in COLUMNS:
         cells.setdefault(column.name, "")
@@ -136,6 +141,12 @@ def _parse_rdf(data: bytes, fmt: str, base_iri: str) -> list[tuple]:
     triples = []
     for q in quads:
         terms = [q.subject, q.predicate, q.object]
+        if any(isinstance(t, ox.Triple) for t in terms):
+            # RDF 1.2 triple terms (<<( … )>>, and the reifiers of << … >>): the dumps (JSON-LD) and
+            # rdflib cannot hold them, so an accepted one would break every later build.
+            raise InputErrors([SyntaxProblem(0, "triplets RDF 1.2 (<<( … )>>, << … >>) non acceptés / "
+                                                "RDF 1.2 triple terms (<<( … )>>, << … >>) are not accepted",
+                                             value=str(q.object)[:200])])
         if base_iri != CANONICAL_BASE_IRI:  # a deployment's own IRIs are accepted and stored canonically
             terms = [ox.NamedNode(CANONICAL_BASE_IRI + t.value[len(base_iri):])
                      if isinstance(t, ox.NamedNode) and t.value.startswith(base_iri) else t for t in terms]
@@ -164,12 +175,16 @@ def import_triples(settings: Settings, triples: list[tuple], *, agent: str, reas
                    dry_run: bool = False, action: str = "import") -> Outcome:
     def plan(view: StoreView, change_iri: str) -> delta.Proposal:
         key = change_iri.rsplit("/", 1)[1]
-        return delta.upsert(view, delta.skolemize(triples, key), change_iri, action)
+        return delta.upsert(view, delta.skolemize(triples, key, view), change_iri, action)
 
     return submit(settings, plan, agent=agent, reason=reason, lang=lang, dry_run=dry_run)
 
 
 def initiative_iri(slug: str) -> ox.NamedNode:
+    """The initiative's IRI; NotFound for a slug no initiative can have (nor an IRI contain: ``a b``)."""
+    if not delta._SLUG.fullmatch(slug):
+        raise NotFound(f"Aucune initiative publiée n'a l'identifiant « {slug} ».",
+                       f"No published initiative has the identifier '{slug}'.")
     return ox.NamedNode(f"{CANONICAL_BASE_IRI}id/initiative/{slug}")
 
 
@@ -198,7 +213,7 @@ def create_initiative(settings: Settings, slug: str | None, triples: list[tuple]
                                  f"The initiative {node.value} already exists: correct it (PATCH) instead.")
 
     def plan(view: StoreView, change_iri: str) -> delta.Proposal:
-        return delta.upsert(view, delta.skolemize(triples, change_iri.rsplit("/", 1)[1]), change_iri, "create")
+        return delta.upsert(view, delta.skolemize(triples, change_iri.rsplit("/", 1)[1], view), change_iri, "create")
 
     return submit(settings, plan, precheck=precheck, **kw)
 
@@ -218,7 +233,7 @@ def correct_initiative(settings: Settings, slug: str, triples: list[tuple], if_m
         _check_if_match(view, node, if_match)
 
     def plan(view: StoreView, change_iri: str) -> delta.Proposal:
-        return delta.upsert(view, delta.skolemize(triples, change_iri.rsplit("/", 1)[1]), change_iri, "correct")
+        return delta.upsert(view, delta.skolemize(triples, change_iri.rsplit("/", 1)[1], view), change_iri, "correct")
 
     return submit(settings, plan, precheck=precheck, **kw)
 

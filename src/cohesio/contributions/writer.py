@@ -23,6 +23,7 @@ import fcntl
 import os
 import shutil
 import time
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -232,6 +233,11 @@ def submit(settings: Settings, plan: Planner, *, agent: str, reason: str, lang: 
     if not reason.strip():
         raise ChangeError("Dites pourquoi : la raison de la modification est obligatoire (reason).",
                           "Say why: the reason for the change is required (reason).")
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c != "\t" for c in reason):
+        # A line break or an escape sequence would forge lines in `cohesio history` and terminals.
+        raise ChangeError("La raison tient sur une ligne, sans caractère de contrôle (retour à la ligne, échappement…) "
+                          "ni octet invalide.",
+                          "The reason is one line, without control characters (line breaks, escapes…) or invalid bytes.")
     timings: dict[str, float] = {}
     with write_lock(settings, settings.write_lock_timeout):
         started = time.perf_counter()

@@ -10,13 +10,14 @@ way to write, and it goes through the same validation as ``cohesio import``.
 from __future__ import annotations
 
 import hmac
+import json
 from typing import Any, Callable
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from cohesio.config import Settings
 from cohesio.contributions import service
-from cohesio.contributions.delta import ChangeError
+from cohesio.contributions.delta import ChangeError, NotFound
 from cohesio.contributions.writer import Busy, ChangeRefused, Outcome
 from cohesio.web.i18n import negotiate_lang
 
@@ -77,7 +78,8 @@ def _author() -> str | Response:
 
 
 def _reason(body: dict | None = None) -> str:
-    return (request.args.get("reason") or request.form.get("reason") or (body or {}).get("reason") or "").strip()
+    value = request.args.get("reason") or request.form.get("reason") or (body or {}).get("reason") or ""
+    return value.strip() if isinstance(value, str) else ""  # {"reason": 5} is no reason (400), not a 500
 
 
 def _dry_run() -> bool:
@@ -93,7 +95,8 @@ def _run(action: Callable[[str], Outcome], created_status: int = 201) -> Respons
     try:
         outcome = action(author)
     except service.InputErrors as exc:
-        return _error(422, exc.fr, exc.en, errors=[e.to_json(lang) for e in exc.errors])
+        return _error(422, exc.fr, exc.en, errors=[{**e.to_json(lang), "message_fr": e.message("fr"),
+                                                    "message_en": e.message("en")} for e in exc.errors])
     except ChangeRefused as exc:
         fr, en = str(exc).split(" / ", 1)
         return _error(422, fr, en, report=exc.report.to_json(lang))
@@ -174,6 +177,12 @@ def _record_or_rdf(settings: Settings) -> tuple[list[tuple] | None, dict | None,
         if not isinstance(body, dict):
             return None, None, _error(400, "Le corps doit être un objet JSON (colonnes du modèle CSV).",
                                       "The body must be a JSON object (the CSV template's columns).")
+        try:  # "\ud800" is valid JSON but no text: it cannot be stored, nor written to the log
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return None, None, _error(400, "Le corps JSON contient une moitié de paire UTF-16 isolée (\\ud800…) : "
+                                           "ce n'est pas du texte.",
+                                      "The JSON body holds a lone UTF-16 surrogate (\\ud800…): that is not text.")
         return None, body, None
     try:
         fmt, data = _payload()
@@ -211,7 +220,10 @@ def create() -> Response:
 def read(slug: str) -> Response:
     """The validator (ETag) of an initiative's current description, to send back in If-Match."""
     settings = _settings()
-    node = service.initiative_iri(slug)
+    try:
+        node = service.initiative_iri(slug)
+    except ChangeError as exc:
+        return _error(exc.status, exc.fr, exc.en)
     tag = service.resource_etag(settings, node)
     if tag is None:
         return _error(404, f"Aucune initiative publiée n'a l'identifiant « {slug} ».",
@@ -235,6 +247,11 @@ def correct(slug: str) -> Response:
         if problem is not None:
             raise _Early(problem)
         if record is not None:
+            # Checked before reading the record: for a slug that is not published, the columns would
+            # be read as a new initiative's and answered with missing cells (422), not 404.
+            if service.resource_etag(settings, service.initiative_iri(slug)) is None:
+                raise NotFound(f"Aucune initiative publiée n'a l'identifiant « {slug} ».",
+                               f"No published initiative has the identifier '{slug}'.")
             record = dict(record)
             record["id"] = slug
             triples = service.read_record(settings, record)
