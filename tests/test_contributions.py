@@ -89,8 +89,9 @@ def test_duplicate_code_is_caught_against_the_whole_graph(contrib_settings):
 
 
 def test_neighbours_are_checked_when_a_resource_changes_kind(contrib_settings):
-    # Turning Ville de Rennes into a place breaks every initiative it leads (sh:class org:Organization).
-    payload = turtle("""<https://w3id.org/cohesio/id/organization/ville-de-rennes> a coh:Place .""")
+    # Ville de Rennes keeping only its org:FormalOrganization type stops being an org:Organization
+    # for SHACL (our ontology does not state the subclass): every initiative it leads breaks.
+    payload = turtle("""<https://w3id.org/cohesio/id/organization/ville-de-rennes> a org:FormalOrganization .""")
     with pytest.raises(ChangeRefused) as refused:
         _import(contrib_settings, payload)
     focus = {v.focus for v in refused.value.report.violations}
@@ -408,3 +409,24 @@ def test_a_reason_that_is_not_one_line_of_text_is_refused(contrib_settings):
         with pytest.raises(ChangeError):
             _import(contrib_settings, new_initiative("essai--brest"), reason=reason)
     assert log.sequence_numbers(contrib_settings.contributions_path) == []
+
+
+def test_a_contribution_cannot_change_what_kind_of_thing_a_resource_is(contrib_settings):
+    theme = turtle("""<https://w3id.org/cohesio/id/place/faux-theme> a <http://www.w3.org/2004/02/skos/core#Concept> ;
+        <http://www.w3.org/2004/02/skos/core#inScheme> <https://w3id.org/cohesio/id/scheme/themes> .""")
+    with pytest.raises(NotEditable) as refused:
+        _import(contrib_settings, theme)
+    assert "skos/core#Concept" in str(refused.value)
+    commune = turtle("""<https://w3id.org/cohesio/id/organization/fausse-commune> a <http://rdf.insee.fr/def/geo#Commune> .""")
+    with pytest.raises(NotEditable):
+        _import(contrib_settings, commune)
+    with pytest.raises(service.ChangeError):
+        _import(contrib_settings, new_initiative("essai--long"), reason="x" * 1001)
+
+
+def test_two_author_names_never_share_an_agent_iri():
+    from cohesio.contributions.history import agent_iri
+
+    names = ["alice", "Alice", "a.b", "a-b", "Alice Martin", "alice martin", "élodie", "elodie"]
+    assert len({agent_iri(n) for n in names}) == len(names)
+    assert agent_iri("region-bretagne") == BASE + "id/agent/region-bretagne"

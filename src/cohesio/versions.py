@@ -89,7 +89,15 @@ def publish(store_dir: Path, staged: Path, version_id: str, manifest: dict[str, 
         final = versions_dir(store_dir) / f"{version_id}-{suffix}"
     version_id = final.name
     manifest = {**manifest, "version": version_id}
-    (staged / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    payload = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    fd = os.open(staged / MANIFEST, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:  # on disk before the pointer moves: a power cut must not leave `current` on an empty manifest
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     _fsync_dir(staged)
     os.replace(staged, final)
     link_tmp = store_dir / f".{CURRENT}.{os.getpid()}"

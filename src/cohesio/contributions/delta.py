@@ -135,6 +135,35 @@ def check_editable(subject) -> None:
     )
 
 
+#: The classes a contributed resource of each kind may have: a contribution cannot turn a place
+#: into a theme, nor an organisation into a commune (the vocabularies and the geography are in data/).
+ALLOWED_TYPES: dict[str, frozenset[str]] = {
+    CANONICAL_BASE_IRI + "id/initiative/": frozenset({COH + "Initiative"}),
+    CANONICAL_BASE_IRI + "id/organization/": frozenset({
+        "http://www.w3.org/ns/org#Organization", "http://www.w3.org/ns/org#FormalOrganization",
+        "http://www.w3.org/ns/org#OrganizationalUnit", "http://xmlns.com/foaf/0.1/Organization"}),
+    CANONICAL_BASE_IRI + "id/place/": frozenset({COH + "Place", "http://schema.org/Place"}),
+    SKOLEM_PREFIX: frozenset({COH + "Place", "http://schema.org/Place", "http://schema.org/PostalAddress",
+                              "http://schema.org/ContactPoint"}),
+}
+
+
+def check_types(subject, incoming: set[tuple]) -> None:
+    """Refuse a class outside what the subject's kind may be (see ALLOWED_TYPES)."""
+    name = subject.value if isinstance(subject, ox.NamedNode) else SKOLEM_PREFIX
+    allowed = next((types for prefix, types in ALLOWED_TYPES.items() if name.startswith(prefix)), frozenset())
+    wrong = sorted(t[2].value for t in incoming if t[1] == RDF_TYPE and isinstance(t[2], ox.NamedNode)
+                   and t[2].value not in allowed)
+    wrong += sorted(str(t[2]) for t in incoming if t[1] == RDF_TYPE and not isinstance(t[2], ox.NamedNode))
+    if wrong:
+        raise NotEditable(
+            f"{name} ne peut pas recevoir la classe {', '.join(wrong)} par une contribution "
+            f"(classes permises : {', '.join(sorted(allowed))}).",
+            f"{name} cannot be given the class {', '.join(wrong)} by a contribution "
+            f"(allowed classes: {', '.join(sorted(allowed))}).",
+        )
+
+
 def skolemize(triples: Iterable[tuple], key: str, view: StoreView | None = None) -> list[tuple]:
     """Replace blank nodes by IRIs under /.well-known/genid/, unique to this change.
 
@@ -180,6 +209,7 @@ def upsert(view: StoreView, triples: Iterable[tuple], change_iri: str, action: s
     graph = contributions_graph()
     for subject, incoming in by_subject.items():
         check_editable(subject)
+        check_types(subject, incoming)
         current = describe(view, subject)
         if not view.exists(subject):
             # Created: nothing was said about it. A typeless one that exists (a blank node's skolem

@@ -14,6 +14,7 @@ quads, byte for byte, as the writer that accepted the change.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from typing import Iterator
@@ -38,9 +39,13 @@ def graph_iri(name: str, base_iri: str = CANONICAL_BASE_IRI) -> str:
 
 
 def agent_iri(agent: str, base_iri: str = CANONICAL_BASE_IRI) -> str:
+    """One IRI per author name, never shared by two names ("Alice" and "alice" are two agents)."""
+    if re.fullmatch(r"[A-Za-z0-9._-]{1,64}", agent) and agent not in (".", ".."):
+        return f"{base_iri}id/agent/{agent}"
     folded = unicodedata.normalize("NFKD", agent).encode("ascii", "ignore").decode().lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-") or "agent"
-    return f"{base_iri}id/agent/{slug}"
+    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:48] or "agent"
+    digest = hashlib.sha256(agent.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{base_iri}id/agent/{slug}-{digest}"
 
 
 def _n(iri: str) -> ox.NamedNode:

@@ -222,6 +222,9 @@ def recover(settings: Settings) -> versions.Version:
 # Submitting a change
 # ---------------------------------------------------------------------------------------------
 
+#: A reason is a sentence, recorded in the log, the history graph and every page of the resource.
+MAX_REASON_CHARS = 1000
+
 #: Builds the proposal from the current graph; called with the lock held, and the change's IRI.
 Planner = Callable[[StoreView, str], Proposal]
 
@@ -238,6 +241,9 @@ def submit(settings: Settings, plan: Planner, *, agent: str, reason: str, lang: 
         raise ChangeError("La raison tient sur une ligne, sans caractère de contrôle (retour à la ligne, échappement…) "
                           "ni octet invalide.",
                           "The reason is one line, without control characters (line breaks, escapes…) or invalid bytes.")
+    if len(reason) > MAX_REASON_CHARS:
+        raise ChangeError(f"La raison tient en {MAX_REASON_CHARS} caractères au plus.",
+                          f"The reason is at most {MAX_REASON_CHARS} characters long.")
     timings: dict[str, float] = {}
     with write_lock(settings, settings.write_lock_timeout):
         started = time.perf_counter()
