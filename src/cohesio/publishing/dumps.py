@@ -289,9 +289,12 @@ def initiatives_csv(store: ox.Store, data_graphs: list[str], base: str) -> bytes
           OPTIONAL {{ ?a rdfs:label ?l FILTER(LANG(?l) = "fr") }}
           BIND(CONCAT(COALESCE(?l, STR(?a)), " (", ?name, ")") AS ?v) }} ORDER BY ?i ?name ?v""")
     collect("quality_flags", f"""
-        SELECT ?i ?v WHERE {{ ?i a <{coh}Initiative> .
-          ?q a dqv:QualityAnnotation ; oa:hasTarget ?t ; dqv:inCategory ?c .
-          FILTER(?t = ?i || EXISTS {{ ?i ?p ?t }})
+        SELECT ?i ?v WHERE {{
+          ?q a dqv:QualityAnnotation ; dqv:inCategory ?c .
+          # The note is about the initiative, or about something it links to. A join, not a
+          # FILTER EXISTS over every (initiative, note) pair: linear in the initiatives.
+          {{ ?q oa:hasTarget ?i }} UNION {{ ?q oa:hasTarget ?t . ?i ?p ?t }}
+          ?i a <{coh}Initiative> .
           OPTIONAL {{ ?c skos:prefLabel ?cl FILTER(LANG(?cl) = "fr") }}
           OPTIONAL {{ ?q <{coh}likelyReading> ?r FILTER(LANG(?r) = "fr") }}
           BIND(COALESCE(?cl, STR(?c)) AS ?category)
