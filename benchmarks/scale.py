@@ -902,8 +902,8 @@ def serve(args, entry: dict, project: Path, store_dir: Path, version, env: dict,
     # phase 2: rdflib-endpoint
     run_peer = not args.skip_peer and PEER_PYTHON.exists() and entry["triples"] <= args.peer_max_triples
     if not run_peer:
-        entry["peer"] = ("not run: no peer venv" if not PEER_PYTHON.exists() else
-                         "skipped (--skip-peer)" if args.skip_peer else
+        entry["peer"] = ("skipped (--skip-peer)" if args.skip_peer else
+                         "not run: no peer venv" if not PEER_PYTHON.exists() else
                          f"not run: {entry['triples']:,} triples > --peer-max-triples {args.peer_max_triples:,}")
     else:
         nq = work / "peer.nq"
