@@ -224,52 +224,11 @@ def run_bounded(argv: list[str], *, budget: float, mem_limit: float, log: Path, 
 # =========================================================================== child: the real build
 
 
-#: The quality-flags query of cohesio.publishing.dumps.initiatives_csv, as it is in src/ (matched to be
-#: replaced by --patch-csv; if src/ changes it, the patch refuses to apply).
-_CSV_QUALITY_FILTER = "FILTER(?t = ?i || EXISTS { ?i ?p ?t })"
-
-
-def patch_csv_quality_query() -> None:
-    """Benchmark-only, for ``--patch-csv``: the CSV's quality-flags query as two joins driven by the
-    few annotations (the text of each annotation computed once in a sub-select; then: its target is
-    the initiative / is something the initiative links to) instead of one
-    ``FILTER(?t = ?i || EXISTS {…})`` over every (initiative, annotation) pair; the rows merged in the
-    same order (?i, ?v). This is the change proposed for src/cohesio/publishing/dumps.py; the CSV is
-    byte-identical (checked on the 10,000-initiative build)."""
-    import re
-
-    import cohesio.publishing.dumps as D
-
-    original = D._query
-
-    def query(store, data_graphs, text):
-        if _CSV_QUALITY_FILTER not in text:
-            return original(store, data_graphs, text)
-        coh = re.search(r"<(\S+ontology#)Initiative>", text)
-        if coh is None or "dqv:QualityAnnotation ; oa:hasTarget ?t ; dqv:inCategory ?c ." not in text:
-            raise RuntimeError("--patch-csv: the CSV query of src/ changed; the patch does not apply")
-        coh = coh.group(1)
-        annotations = f"""{{ SELECT ?t ?v WHERE {{ ?q a dqv:QualityAnnotation ; oa:hasTarget ?t ; dqv:inCategory ?c .
-          OPTIONAL {{ ?c skos:prefLabel ?cl FILTER(LANG(?cl) = "fr") }}
-          OPTIONAL {{ ?q <{coh}likelyReading> ?r FILTER(LANG(?r) = "fr") }}
-          BIND(COALESCE(?cl, STR(?c)) AS ?category)
-          BIND(IF(BOUND(?r), CONCAT(?category, " : ", ?r), ?category) AS ?v) }} }}"""
-        direct = f"SELECT ?i ?v WHERE {{ {annotations} ?t a <{coh}Initiative> . BIND(?t AS ?i) }}"
-        linked = f"SELECT ?i ?v WHERE {{ {annotations} ?i ?p ?t . ?i a <{coh}Initiative> }}"
-        rows = {(s["i"].value, s["v"].value): s for q in (direct, linked) for s in original(store, data_graphs, q)}
-        return iter(rows[k] for k in sorted(rows))
-
-    D._query = query
-
-
 def _build_child(argv: list[str]) -> int:
     """``scale.py _build PROJECT STORE OUT STATUS [--skip-validation]``: run cohesio's build,
     instrumented; write its timings to OUT (JSON)."""
     project, store, out, status = (Path(a) for a in argv[:4])
     skip_validation = "--skip-validation" in argv[4:]
-    patch_csv = "--patch-csv" in argv[4:]
-    if patch_csv:
-        patch_csv_quality_query()
     import pyshacl
     import rdflib
 
@@ -335,7 +294,7 @@ def _build_child(argv: list[str]) -> int:
 
     settings = load_settings(None, environ={}, project_dir=project, store_dir=store)
     started = time.perf_counter()
-    result: dict = {"skip_validation": skip_validation, "patch_csv": patch_csv}
+    result: dict = {"skip_validation": skip_validation}
     code = 0
     try:
         built = B.build(settings, progress)
@@ -730,7 +689,7 @@ def run_size(args, initiatives: int, cache: Path, report: dict) -> dict:
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    entry: dict = {"initiatives": initiatives, "load_average_start": os.getloadavg()}
+    entry: dict = {"initiatives": initiatives, "load_average_start": os.getloadavg(), "git": git_head()}
     report["sizes"].append(entry)
     say = lambda text: print(f"[{initiatives:,}] {text}", flush=True)  # noqa: E731
     env = {k: v for k, v in os.environ.items() if not k.startswith("COHESIO_")}
@@ -748,11 +707,9 @@ def run_size(args, initiatives: int, cache: Path, report: dict) -> dict:
     store_dir = work / "store"
     build_json, status = work / "build.json", work / "build.status"
     mode = ["--skip-validation"] if initiatives > args.validate_max else []
-    patch = ["--patch-csv"] if initiatives > args.patch_csv_above else []
-    say("cohesio build" + (" (validation skipped: above --validate-max)" if mode else "")
-        + (" (CSV quality query patched: above --patch-csv-above)" if patch else ""))
+    say("cohesio build" + (" (validation skipped: above --validate-max)" if mode else ""))
     run = run_bounded([PYTHON, str(Path(__file__).resolve()), "_build", str(project), str(store_dir), str(build_json),
-                       str(status)] + mode + patch, budget=args.build_budget, mem_limit=args.mem_limit * GiB,
+                       str(status)] + mode, budget=args.build_budget, mem_limit=args.mem_limit * GiB,
                       log=work / "build.log", env=env, cwd=project, status=status)
     entry["build_run"] = run
     build = json.loads(build_json.read_text()) if build_json.exists() else None
@@ -765,7 +722,7 @@ def run_size(args, initiatives: int, cache: Path, report: dict) -> dict:
         say("cohesio build again with validation skipped, to measure the rest and serve")
         build_json.unlink(missing_ok=True)
         run = run_bounded([PYTHON, str(Path(__file__).resolve()), "_build", str(project), str(store_dir),
-                           str(build_json), str(status), "--skip-validation"] + patch, budget=args.build_budget,
+                           str(build_json), str(status), "--skip-validation"], budget=args.build_budget,
                           mem_limit=args.mem_limit * GiB, log=work / "build-novalidation.log", env=env, cwd=project,
                           status=status)
         entry["build_run_novalidation"] = run
@@ -922,25 +879,38 @@ def serve(args, entry: dict, project: Path, store_dir: Path, version, env: dict,
                 by_resource[f"{kind} {iri}"].update(interleaved(
                     {"rdflib-endpoint Turtle": lambda c=construct: client.sparql(c, "text/turtle")},
                     {"rdflib-endpoint Turtle": nbytes}, args.page_runs, args.page_warmup, args.budget, args.peer_timeout))
-            # cheapest first (by the floor): once one passes the timeout, the dearer ones are not tried
+            # cheapest first (by the floor); rdflib-endpoint cannot be interrupted: after a timeout it is
+            # restarted (and waited for) up to --peer-restarts times, then the remaining queries are not run
             order = sorted(queries, key=lambda q: _median(results[q["name"]].get("floor")) or float("inf"))
-            stopped = None
+            restarts = 0
             for q in order:
-                if stopped:
-                    results[q["name"]]["rdflib-endpoint"] = {"timeout": True, "error": f"not run: {stopped}"}
+                if restarts > args.peer_restarts:
+                    results[q["name"]]["rdflib-endpoint"] = {
+                        "timeout": True, "error": f"not run: {args.peer_restarts} restarts after timeouts spent"}
                     continue
                 text = q["text"]
                 got = interleaved({"rdflib-endpoint": lambda text=text: client.sparql(text)}, counts, args.runs,
                                   args.warmup, args.budget, args.peer_timeout)["rdflib-endpoint"]
                 results[q["name"]]["rdflib-endpoint"] = got
                 say("  " + q["name"].ljust(36) + f"rdflib-endpoint {_ms(got)}")
-                if got.get("timeout") or "error" in got:
-                    stopped = (f"{q['name']}, faster on the floor, already passed the {args.peer_timeout:g} s timeout"
-                               if got.get("timeout") else f"{q['name']} failed")
+                if got.get("timeout"):
+                    restarts += 1
+                    if restarts <= args.peer_restarts:
+                        sampler.stop()
+                        entry.setdefault("memory_peak", {})["rdflib-endpoint"] = sampler.peak["rdflib-endpoint"]
+                        peer.stop()
+                        peer = Peer(nq, work)
+                        peer.wait(args.peer_load_limit)
+                        sampler = MemorySampler({"rdflib-endpoint": peer.server.proc.pid})
+                        sampler.start()
+                        client = Http(peer.server.port, args.peer_timeout)
+            entry["peer_restarts"] = min(restarts, args.peer_restarts)
         finally:
             if sampler is not None:
                 sampler.stop()
-                entry.setdefault("memory_peak", {})["rdflib-endpoint"] = sampler.peak["rdflib-endpoint"]
+                before = entry.setdefault("memory_peak", {}).get("rdflib-endpoint", {"rss": 0, "pss": 0})
+                now = sampler.peak["rdflib-endpoint"]
+                entry["memory_peak"]["rdflib-endpoint"] = {k: max(before.get(k, 0), v) for k, v in now.items()}
             peer.stop()
             nq.unlink(missing_ok=True)
     del store
@@ -1073,8 +1043,6 @@ def render_markdown(report: dict) -> str:
                          "of a build with validation skipped")
         elif b.get("skip_validation"):
             notes.append("validation skipped")
-        if b.get("patch_csv"):
-            notes.append("proposed CSV query")
         note = f" ({'; '.join(notes)})" if notes else ""
         x = e.get("raw_shacl", {}).get("rdflib")
         if not x:
@@ -1240,6 +1208,18 @@ def merge(reports: list[dict]) -> dict:
     return merged
 
 
+def git_head() -> str | None:
+    """The commit of the checkout (the code measured; ``+`` when the work tree differs)."""
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (head + ("+" if dirty else "")) or None
+
+
 def parse_sizes(text: str) -> list[int]:
     out = []
     for part in text.split(","):
@@ -1280,9 +1260,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mem-limit", type=float, default=16.0, help="kill a build or pyshacl child past this RSS, GiB")
     parser.add_argument("--validate-max", type=int, default=10_000_000,
                         help="above this many initiatives, build with validation skipped (say so)")
-    parser.add_argument("--patch-csv-above", type=int, default=10_000_000,
-                        help="above this many initiatives, build with the proposed CSV quality-flags query "
-                             "(benchmark-side patch of cohesio.publishing.dumps, see patch_csv_quality_query; said so)")
     parser.add_argument("--fallback", action=argparse.BooleanOptionalAction, default=True,
                         help="if the full build fails, build again without validation to measure the rest")
     parser.add_argument("--shacl-budget", type=float, default=900.0, help="budget of each raw pyshacl run, s")
@@ -1296,9 +1273,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer-max-triples", type=int, default=2_500_000,
                         help="run rdflib-endpoint only up to this many triples (it holds the graph in memory)")
     parser.add_argument("--peer-load-limit", type=float, default=1800.0)
+    parser.add_argument("--peer-restarts", type=int, default=3,
+                        help="restarts of rdflib-endpoint after a timeout, per size (each reloads the data)")
     parser.add_argument("--peer-timeout", type=float, default=30.0,
-                        help="rdflib-endpoint request timeout, s (it cannot be interrupted: a query past it ends "
-                             "its measurements for the size)")
+                        help="rdflib-endpoint request timeout, s (it cannot be interrupted: it is restarted)")
     parser.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=None,
                         help="first build the project's own data alone (warms the geography's validation cache; "
                              "default: on, off with --tiny)")
@@ -1323,7 +1301,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {
         "command": command.strip(),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "machine": machine(), "versions": versions_of(), "sizes": [],
+        "machine": machine(), "versions": versions_of(), "sizes": [], "git": git_head(),
         "load_average_start": os.getloadavg(),
     }
     json_path = args.results_dir / f"scale-{tag}.json"
