@@ -145,6 +145,54 @@ def test_backlinks_counts_and_paging(c):
     assert "Commune 100" in page3 and "Commune 119" in page3 and "Commune 099" not in page3
 
 
+def test_backlinks_past_the_count_cap_are_paged_in_index_order(ld_app, c, monkeypatch):
+    """Above the cap, a page neither counts nor sorts every backlink (a theme of a national
+    catalogue has hundreds of thousands): the pages still list each one exactly once."""
+    from cohesio.linked_data import describe as d
+
+    backend = ld_app.extensions["cohesio.backend"]
+    dep = "https://w3id.org/cohesio/id/departement/99"
+    seen: list[str] = []
+    for page in range(1, 10):
+        desc = d.describe(backend, dep, "fr", page=page, count_cap=100)
+        [prop] = [b for b in desc.backlinks if b.iri.endswith("#subdivisionDe")]
+        assert prop.more and prop.count == 100 and prop.index_order and not desc.pages_known
+        texts = [v.text("fr") for v in prop.values]
+        assert texts == sorted(texts)  # sorted within the page
+        seen += [v.term.value for v in prop.values]
+        if not desc.has_next:
+            break
+    assert page == 3 and len(seen) == 120 == len(set(seen))
+
+    monkeypatch.setattr(d, "COUNT_CAP", 100)
+    monkeypatch.setattr(d.describe, "__defaults__", d.describe.__defaults__[:-1] + (100,))
+    fr = c.get("/doc/departement/99", headers={"Accept": BROWSER, "Accept-Language": "fr"}).get_data(as_text=True)
+    en = c.get("/doc/departement/99?page=3", headers={"Accept": BROWSER, "Accept-Language": "en"}).get_data(as_text=True)
+    assert "(plus de 100)" in fr and "Page 1 sur" not in fr and 'rel="next" href="?page=2"' in fr
+    assert "(more than 100)" in en and "Page 3" in en and 'rel="prev"' in en and 'rel="next"' not in en
+
+
+def test_backlinks_by_known_predicates_equal_the_full_scan(real, monkeypatch):
+    """The build's statistics name every predicate: looking backlinks up by predicate finds what
+    scanning every statement linking to the resource finds."""
+    from cohesio.linked_data import describe as d
+
+    backend = real.application.extensions["cohesio.backend"]
+    assert d.known_predicates(backend)
+    base = "https://w3id.org/cohesio/"
+    iris = [base + p for p in ("id/theme/famille", "id/source/guide", "id/commune/05179", "id/departement/05",
+                               "id/scheme/themes", "ontology#Initiative", "id/organization-type/association")]
+
+    def backlinks():
+        return {i: [(b.iri, b.count, [v.term.value for v in b.values]) for b in d.describe(backend, i, "fr").backlinks]
+                for i in iris}
+
+    by_predicate = backlinks()
+    monkeypatch.setattr(d, "known_predicates", lambda backend: None)
+    assert backlinks() == by_predicate
+    assert sum(len(v) for v in by_predicate.values()) > 10
+
+
 def test_rewriting_in_rdf_and_html(c):
     ttl = c.get(DANGER + ".nt", base_url="http://example.test:8000").get_data(as_text=True)
     assert "http://example.test:8000/id/initiative/danger" in ttl

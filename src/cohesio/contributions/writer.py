@@ -121,9 +121,11 @@ def write_lock(settings: Settings, timeout: float | None = None) -> Iterator[Non
 # ---------------------------------------------------------------------------------------------
 
 
-def apply(store: ox.Store, change: Change, base_iri: str) -> dict[str, int]:
+def apply(store: ox.Store, change: Change, base_iri: str, predicates: set[str] | None = None) -> dict[str, int]:
     """Apply an accepted change and its history to a writable store; returns triples per graph
-    gained (negative: lost), counting only what really changed."""
+    gained (negative: lost), counting only what really changed. ``predicates`` collects the
+    predicates of what was added (pages look backlinks up by predicate: see
+    :func:`cohesio.linked_data.describe.known_predicates`)."""
     view = StoreView(store, base_iri)
     delta: dict[str, int] = {}
     prefix = f"{base_iri}graph/"
@@ -137,6 +139,8 @@ def apply(store: ox.Store, change: Change, base_iri: str) -> dict[str, int]:
         target = view.quad_to_store(quad)
         if target not in store:
             store.add(target)
+            if predicates is not None:
+                predicates.add(target.predicate.value)
             name = target.graph_name.value.removeprefix(prefix)
             delta[name] = delta.get(name, 0) + 1
     return delta
@@ -178,9 +182,10 @@ def publish_changes(settings: Settings, base: versions.Version, changes: list[Ch
         del source
         store = ox.Store(str(staged / versions.STORE))
         counts = dict(base.manifest.get("counts", {}))
+        predicates = set(base.manifest.get("predicates_added", []))
         try:
             for change in changes:
-                for name, n in apply(store, change, settings.base_iri).items():
+                for name, n in apply(store, change, settings.base_iri, predicates).items():
                     counts[name] = counts.get(name, 0) + n
             store.flush()
         finally:
@@ -197,6 +202,9 @@ def publish_changes(settings: Settings, base: versions.Version, changes: list[Ch
             "last_change": last,
             "derived_from": base.id,
             "artefacts_version": base.manifest.get("artefacts_version", base.id),
+            # predicates the build's statistics (carried over with the artefacts) do not list yet
+            "predicates_added": sorted(predicates - set(base.manifest.get("artefacts", {}).get("void", {})
+                                                        .get("properties", {}))),
         })
         version = versions.publish(store_dir, staged, manifest["version"], manifest)
     except BaseException:

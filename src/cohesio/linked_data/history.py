@@ -203,8 +203,8 @@ def former_labels(backend, base_iri: str, iris) -> dict[str, dict[str, str]]:  #
     h = history_graph(base_iri)
     for start in range(0, len(wanted), 400):
         rows = d.select(backend, f"""SELECT ?x ?l WHERE {{ VALUES ?x {{ {_values(wanted[start:start + 400])} }}
-            VALUES ?p {{ {d.LABELS} }} GRAPH <{h}> {{ ?st <{RDF}subject> ?x ; <{RDF}predicate> ?p ; <{RDF}object> ?l }}
-            FILTER(isLiteral(?l)) }}""")
+            GRAPH <{h}> {{ ?st <{RDF}subject> ?x ; <{RDF}predicate> ?p ; <{RDF}object> ?l }}
+            {d.LABEL_FILTER} FILTER(isLiteral(?l)) }}""")
         for row in rows:
             found.setdefault(row["x"].value, {}).setdefault(row["l"].lang, row["l"].value)
     return found
