@@ -3,14 +3,16 @@ Each is built with SPARQL through the backend; documented in docs/linked-data.md
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, request
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, redirect, request
 
 from cohesio.linked_data import describe as d
 from cohesio.linked_data import search as search_index
 from cohesio.web import i18n
 from cohesio.web.i18n import get_lang
-from cohesio.web.resources import (backend, base_iri, conditional, html_page, negotiate_doc, not_acceptable,
-                                   schema_jsonld, HTML, _stamp, linker)
+from cohesio.web.resources import (backend, base_iri, conditional, html_page, lang_param, negotiate_doc,
+                                   not_acceptable, schema_jsonld, HTML, _stamp, linker)
 
 blueprint = Blueprint("browse", __name__, template_folder="templates")
 blueprint.record_once(lambda state: i18n.install(state.app))
@@ -46,6 +48,26 @@ def _page(template: str, variant: str, **context) -> Response:
     _stamp(response, tag, when)
     response.vary.add("Accept-Language")
     return response
+
+
+def _page_number(limit: int | None = None) -> int:
+    """``?page=N`` (1 when absent or not a small positive integer), at most ``limit``."""
+    text = request.args.get("page", "1")
+    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 6 and int(text) > 0 else 1
+    return min(number, limit) if limit else number
+
+
+def _url(path: str, **args: object) -> str:
+    """A link to a browse page with these parameters, keeping an explicit ``?lang``."""
+    pairs = [(k, str(v)) for k, v in args.items() if v is not None and v != "" and not (k == "page" and v == 1)]
+    if lang_param():
+        pairs.append(("lang", lang_param() or ""))
+    return path + ("?" + urlencode(pairs) if pairs else "")
+
+
+def _index() -> search_index.SearchIndex:
+    settings = current_app.config["COHESIO_SETTINGS"]
+    return search_index.index_for(backend(), base_iri(), settings.resolve(settings.cache_dir))
 
 
 def _ontology(b: str) -> str:
@@ -180,8 +202,13 @@ def audiences() -> Response:
 @blueprint.route("/search", methods=["GET"])
 def search() -> Response:
     q = request.args.get("q", "").strip()[:200]
-    hits = search_index.index_for(backend(), base_iri()).search(q, get_lang()) if q else []
-    response = html_page("search.html", q=q, hits=hits)
+    page = _page_number(search_index.MAX_RESULTS // search_index.PAGE_SIZE + 1)
+    results = _index().search(q, get_lang(), page) if q else None
+    response = html_page("search.html", q=q, results=results, hits=results.hits if results else [],
+                         prev=_url("/search", q=q, page=page - 1) if results and page > 1 else None,
+                         next=_url("/search", q=q, page=page + 1) if results and results.more else None,
+                         page_size=search_index.PAGE_SIZE, max_results=search_index.MAX_RESULTS)
     response.headers["Cache-Control"] = "public, max-age=60"
     response.vary.add("Accept-Language")
     return response
+
