@@ -1,5 +1,5 @@
-"""Search at any scale (issue 8): the on-disk index written by the build, its overlay for
-contributions, the cache file of a version without index.
+"""Search and browse pages bounded at any scale (issue 8): the on-disk index written by the build,
+its overlay for contributions, the cache file of a version without index, and the paged lists.
 
 A synthetic catalogue bigger than one page of everything: 61 initiatives matching "épicerie", 120
 organisations, a région, a département and its communes, an audience, a place abroad, and a label
@@ -196,6 +196,57 @@ def test_search_escapes_the_data(client):
     assert MARKUP not in html
 
 
+# ------------------------------------------------------------------ browse pages
+
+
+def test_actors_are_paged_alphabetically_in_each_language(client):
+    first = client.get("/actors", headers=HTML).get_data(as_text=True)
+    listed = items(first)
+    assert len(listed) == search_mod.LIST_PAGE_SIZE and "Page 1 sur 3" in first
+    assert listed[0] == "/doc/organization/org-007"  # "<script>…" sorts first once folded
+    assert listed[1:3] == ["/doc/organization/org-000", "/doc/organization/org-001"]
+    assert "(20 initiatives)" in first  # org-000 leads initiatives 0, 3, 6…
+    third = client.get(next_link(client.get(next_link(first), headers=HTML).get_data(as_text=True)),
+                       headers=HTML).get_data(as_text=True)
+    assert len(items(third)) == 20 and next_link(third) is None
+    english = client.get("/actors?lang=en", headers=HTML).get_data(as_text=True)
+    assert items(english)[0] == "/doc/organization/org-119" and "Body 000" in english
+    assert 'href="/actors?page=2&amp;lang=en"' in english
+    assert "&lt;script&gt;" in first and MARKUP not in first
+
+
+def test_themes_show_a_sample_of_each_practice_and_a_link_to_all(client):
+    html = client.get("/themes", headers=HTML).get_data(as_text=True)
+    practice = html.split("Épicerie solidaire</a>", 1)[1]
+    assert "(61 initiatives)" in practice
+    assert len(re.findall(r'href="/doc/initiative/', practice)) == 10
+    assert "Les 61 initiatives de cette pratique" in practice
+
+
+def test_territories_count_at_build_time_and_page_the_places(client, monkeypatch):
+    html = client.get("/territories", headers=HTML).get_data(as_text=True)
+    assert "Bretagne" in html and "Ille-et-Vilaine" in html and "(61 initiatives)" in html
+    assert "Ailleurs" in html  # outside any région
+    assert 'href="/territories?departement=35"' in html
+    from cohesio.web import browse
+
+    monkeypatch.setattr(browse, "PLACES_PAGE", 2)
+    places = client.get("/territories?departement=35", headers=HTML).get_data(as_text=True)
+    assert "3 lieux" in places and len(items(places)) == 2 and "(21 initiatives)" in places
+    rest = client.get(next_link(places), headers=HTML).get_data(as_text=True)
+    assert items(rest) == ["/doc/commune/35002"] and next_link(rest) is None
+    assert client.get("/territories?region=53", headers=HTML).status_code == 200
+    for bad in ("/territories?departement=%3Cx%3E", "/territories?departement=99", "/territories?region=123"):
+        assert client.get(bad, headers=HTML).status_code == 404
+
+
+def test_home_and_audiences_use_the_build_time_figures(client):
+    home = client.get("/", headers=HTML).get_data(as_text=True)
+    assert re.search(r"Initiatives\s*:\s*61", home) and re.search(r"Acteurs\s*:\s*120", home)
+    audiences = client.get("/audiences", headers=HTML).get_data(as_text=True)
+    assert "Aînés" in audiences and "(5 initiatives)" in audiences
+
+
 # ------------------------------------------------------------------ versions without an index, other backends
 
 
@@ -247,10 +298,28 @@ def test_a_version_published_without_index_gets_one_in_the_cache(tmp_path):
         app.extensions["cohesio.backend"].close()
 
 
+def test_an_index_being_built_answers_503_with_retry_after(tmp_path, monkeypatch):
+    from cohesio.web import create_app
+
+    publish(tmp_path / "store", with_index=False)
+    settings = Settings(project_dir=ROOT, store_dir=tmp_path / "store", query_processes=1, cache_dir=tmp_path / "cache")
+    monkeypatch.setattr(search_mod, "BUILD_WAIT", 0.0)
+    app = create_app(settings)
+    try:
+        client = app.test_client()
+        response = client.get("/actors", headers=HTML)
+        assert response.status_code == 503 and response.headers["Retry-After"]
+        assert "préparation" in response.get_data(as_text=True) and "prepared" in response.get_data(as_text=True)
+        home = client.get("/", headers=HTML)  # no figures yet, but the page is there
+        assert home.status_code == 200
+    finally:
+        app.extensions["cohesio.backend"].close()
+
+
 # ------------------------------------------------------------------ contributions
 
 
-def test_a_contributed_initiative_is_found_at_once(contrib_settings):
+def test_a_contributed_initiative_is_found_at_once(contrib_settings, monkeypatch):
     from cohesio.contributions import service
     from cohesio.web import create_app
     from contrib_support import new_initiative, turtle
@@ -278,6 +347,19 @@ def test_a_contributed_initiative_is_found_at_once(contrib_settings):
                                                                   headers=HTML).get_data(as_text=True)
         # the build's entries of other resources are still found
         assert "Bureau des temps" in client.get("/search?q=bureau+des+temps", headers=HTML).get_data(as_text=True)
+        # a contributed organisation is listed on /actors, on the page its label sorts into
+        monkeypatch.setattr(search_mod, "LIST_PAGE_SIZE", 10)
+        submit(turtle(f"""<{B}id/organization/amicale-des-kiosques> a org:Organization ;
+            rdfs:label "Amicale des kiosques"@fr, "Kiosk friends"@en ."""))
+        url, pages = "/actors", []
+        while url:
+            page = client.get(url, headers=HTML).get_data(as_text=True)
+            pages.append(items(page))
+            url = next_link(page)
+        listed = [iri for page in pages for iri in page]
+        assert listed.count("/doc/organization/amicale-des-kiosques") == 1
+        assert len(listed) == len(set(listed)) and len(pages) > 2 and all(len(p) <= 11 for p in pages)
+        assert listed.index("/doc/organization/amicale-des-kiosques") < len(pages[0])  # "Amicale…": first page
         # withdrawn: no longer found (the overlay still lists it as changed)
         service.withdraw_initiative(contrib_settings, "kiosque--brest", agent="alice", reason="test")
         assert "/doc/initiative/kiosque--brest" not in client.get("/search?q=livres", headers=HTML).get_data(as_text=True)

@@ -296,8 +296,9 @@ class SearchIndex:
         anywhere = " AND ".join(_phrase(w) for w in unique)
         return [_Tier(in_labels), _Tier(f"({anywhere}) NOT ({in_labels})")]
 
-    def search(self, query: str, lang: str, page: int = 1, size: int = PAGE_SIZE) -> Results:
+    def search(self, query: str, lang: str, page: int = 1, size: int | None = None) -> Results:
         """One page of the resources whose labels or descriptions hold every word of ``query``."""
+        size = size or PAGE_SIZE
         words = terms(query)
         if not words:
             return Results([], 0, True, page, False)
@@ -362,11 +363,12 @@ class SearchIndex:
         return Hit(doc.iri, pick(doc.labels, lang, doc.iri), pick(doc.descriptions, lang), frozenset(doc.types),
                    doc.score(words))
 
-    def listing(self, class_iri: str, lang: str, page: int = 1, size: int = LIST_PAGE_SIZE) -> Listing:
+    def listing(self, class_iri: str, lang: str, page: int = 1, size: int | None = None) -> Listing:
         """One page of the resources of a class, alphabetical in ``lang`` (positions precomputed at
         build time, so page 5,000 costs what page 1 costs); resources changed by contributions are
         taken from the overlay and shown on the page their label sorts into."""
         lang = lang if lang in SUPPORTED_LANGS else SUPPORTED_LANGS[0]
+        size = size or LIST_PAGE_SIZE
         cid = self.main.cids.get(class_iri)
         rows: list[_Doc] = []
         total = 0
