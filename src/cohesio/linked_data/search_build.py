@@ -122,18 +122,28 @@ def _values(subjects: list[str] | None, var: str = "s") -> str:
     return f"VALUES ?{var} {{ {' '.join(f'<{s}>' for s in subjects)} }}"
 
 
+def _properties(var: str, properties: Iterable[str], subjects: list[str] | None) -> tuple[str, str]:
+    """The properties as a VALUES block (the whole graph: the store walks each property's triples)
+    or, for given subjects, as a FILTER: two VALUES blocks (subjects × properties) make pyoxigraph
+    scan every triple — 35 s for 400 subjects at 10M triples, against 30 ms with the FILTER."""
+    listed = " ".join(f"<{p}>" for p in properties)
+    if subjects is None:
+        return f"VALUES ?{var} {{ {listed} }}", ""
+    return "", f"FILTER(?{var} IN ({', '.join(f'<{p}>' for p in properties)}))"
+
+
 def _text_query(base: str, subjects: list[str] | None) -> str:
-    props = " ".join(f"<{p}>" for p in LABEL_PROPERTIES + DESCRIPTION_PROPERTIES)
-    return f"""SELECT ?s ?p ?t WHERE {{ {_values(subjects)} VALUES ?p {{ {props} }}
-        GRAPH ?g {{ ?s ?p ?t }}
+    values, only = _properties("p", LABEL_PROPERTIES + DESCRIPTION_PROPERTIES, subjects)
+    return f"""SELECT ?s ?p ?t WHERE {{ {_values(subjects)} {values}
+        GRAPH ?g {{ ?s ?p ?t }} {only}
         FILTER(?g != <{base}graph/geography> && ?g != <{base}graph/history> && isIRI(?s) && isLITERAL(?t)) }}"""
 
 
 def _places_query(base: str, subjects: list[str] | None) -> str:
-    labels = " ".join(f"<{p}>" for p in LABEL_PROPERTIES)
+    values, only = _properties("p", LABEL_PROPERTIES, subjects)
     return f"""SELECT DISTINCT ?s ?p ?t WHERE {{ {_values(subjects)}
         ?i a <{base}ontology#Initiative> ; <{DCT}spatial> ?s .
-        VALUES ?p {{ {labels} }} ?s ?p ?t FILTER(isIRI(?s) && isLITERAL(?t)) }}"""
+        {values} ?s ?p ?t {only} FILTER(isIRI(?s) && isLITERAL(?t)) }}"""
 
 
 def _types_query(base: str, subjects: list[str] | None) -> str:
