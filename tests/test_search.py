@@ -54,6 +54,8 @@ def catalogue() -> str:
         f'<{B}id/place/ailleurs> <{a}> <{COH}Place> {g} .',
         f'<{B}id/place/ailleurs> <{rdfs}> "Ailleurs"@fr {g} .',
     ]
+    for slug, name in (("varennes", "Varennes"), ("gare-de-rennes", "Gare de Rennes"), ("rennes", "Rennes")):
+        lines += [f'<{B}id/place/{slug}> <{a}> <{COH}Place> {g} .', f'<{B}id/place/{slug}> <{rdfs}> "{name}"@fr {g} .']
     for c in range(3):
         commune = f"<{B}id/commune/3500{c}>"
         lines += [f'{commune} <{a}> <{igeo}Commune> {geo} .', f'{commune} <{rdfs}> "Commune {c}"@fr {geo} .',
@@ -171,6 +173,13 @@ def test_short_words_match_the_start_of_words(client):
     assert "/doc/initiative/epicerie-60" not in both  # "60" is the start of no word of the label
     assert results(client.get("/search?q=solidaire+n+07", headers=HTML).get_data(as_text=True)) == [
         "/doc/initiative/epicerie-07"]
+
+
+def test_a_label_equal_to_the_query_comes_first_then_word_starts(client, monkeypatch):
+    expected = ["/doc/place/rennes", "/doc/place/gare-de-rennes", "/doc/place/varennes"]
+    assert results(client.get("/search?q=RENNES", headers=HTML).get_data(as_text=True)) == expected
+    monkeypatch.setattr(search_mod, "CAP", 1)  # the same order when the groups are read in pages
+    assert results(client.get("/search?q=rennes", headers=HTML).get_data(as_text=True)) == expected
 
 
 def test_past_the_cap_the_label_matches_come_first_and_the_count_is_a_lower_bound(client, monkeypatch):

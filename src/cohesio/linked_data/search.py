@@ -20,11 +20,13 @@ Why SQLite FTS5 with the ``trigram`` tokenizer:
   10M triples), instead of scoring every match.
 
 Texts and queries are folded the same way (:func:`fold`); every word of the query must occur in the
-labels or descriptions; a resource scores 2 per word found in its labels and 1 per word found only
-in its descriptions; results are ranked by score, then by label in the page's language (falling back
-to the other one). That ranking is exact whenever a query has at most :data:`CAP` matches; beyond,
-matches with every word in their labels come first, each group in alphabetical order of the French
-label, and the count shown is "more than". Texts are indexed with a space around every word, so
+labels or descriptions. Labels weigh more than descriptions: a resource scores, per word, 3 when it
+starts a word of its labels, 2 when it is elsewhere in them, 1 when it is only in its descriptions;
+a label equal to the whole query comes before everything (found through a B-tree of the folded
+labels); then by score, then by label in the page's language (falling back to the other one). That
+ranking is exact whenever a query has at most :data:`CAP` matches; beyond, the groups come in that
+order (every word starting a word of the labels, every word in the labels, the others), each in
+alphabetical order of the French label, and the count shown is "at least". Texts are indexed with a space around every word, so
 that words shorter than a trigram are searchable too: a two-letter word finds the words that start
 with it (``" eu"``), a one-letter word finds that word alone (``" a "``) — the in-memory index found
 them anywhere, which at national scale would match nearly every resource.
@@ -65,7 +67,7 @@ from cohesio.linked_data.describe import pick
 SPECIAL = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "’": "'"})
 
 #: Version of the file layout; an index of another version is rebuilt, never read.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: The languages the listings are sorted in (one order per language).
 SUPPORTED_LANGS: tuple[str, ...] = ("fr", "en")
 #: Where a version holds its index and its contributions overlay (relative to its directory).
@@ -192,14 +194,24 @@ class _Doc:
     folded_all: str
 
     def score(self, words: list[str]) -> int:
-        """2 per term found in the labels, 1 per term found only in the descriptions."""
-        return sum(2 if w in self.folded_labels else 1 for w in words)
+        """Per term: 3 at the start of a word of the labels, 2 elsewhere in them, 1 in the
+        descriptions only."""
+        return sum(3 if _start(w) in self.folded_labels else 2 if w in self.folded_labels else 1 for w in words)
+
+    def named(self, whole: str) -> bool:
+        """One of the labels is the query (folded)."""
+        return any(searchable(label).strip() == whole for label in self.labels.values())
 
     def matches(self, words: list[str]) -> bool:
         return all(w in self.folded_all for w in words)
 
     def key(self, lang: str) -> tuple[str, str]:
         return fold(pick(self.labels, lang, self.iri)), self.iri
+
+
+def _start(term: str) -> str:
+    """A term as the start of a word (short terms already are)."""
+    return term if term.startswith(" ") else f" {term}"
 
 
 def _phrase(word: str) -> str:
@@ -254,6 +266,12 @@ class IndexFile:
                                    (tier.match,)):
             yield self._doc(row)
 
+    def named(self, whole: str) -> Iterator[_Doc]:
+        """The resources with a label equal to ``whole`` (folded), through the ``names`` B-tree."""
+        for row in self.db.execute("SELECT d.id, d.iri, d.labels, d.descriptions, d.types FROM names n "
+                                   "JOIN docs d ON d.id = n.id WHERE n.name = ? LIMIT ?", (whole, CAP)):
+            yield self._doc(row)
+
     def of_class(self, class_iri: str) -> Iterator[_Doc]:
         """Every entry of a class (used on the overlay, which is small)."""
         cid = self.cids.get(class_iri)
@@ -291,13 +309,21 @@ class SearchIndex:
 
     @staticmethod
     def _tiers(words: list[str]) -> list[_Tier]:
+        """The groups of matches, best first: every word at the start of a word of the labels;
+        every word in the labels; the others (some word only in the descriptions)."""
         unique = list(dict.fromkeys(words))
+        starts = " AND ".join(f"label : {_phrase(_start(w))}" for w in unique)
         in_labels = " AND ".join(f"label : {_phrase(w)}" for w in unique)
         anywhere = " AND ".join(_phrase(w) for w in unique)
-        return [_Tier(in_labels), _Tier(f"({anywhere}) NOT ({in_labels})")]
+        return [_Tier(starts), _Tier(f"({in_labels}) NOT ({starts})"), _Tier(f"({anywhere}) NOT ({in_labels})")]
 
     def search(self, query: str, lang: str, page: int = 1, size: int | None = None) -> Results:
-        """One page of the resources whose labels or descriptions hold every word of ``query``."""
+        """One page of the resources whose labels or descriptions hold every word of ``query``.
+
+        Ranked: a label equal to the query first, then by score (per word: 3 at the start of a
+        word of the labels, 2 elsewhere in the labels, 1 in the descriptions only), then by label
+        in ``lang``. At national scale "rennes" otherwise lists hundreds of "… de Rennes" and
+        "Varennes" before Rennes itself."""
         size = size or PAGE_SIZE
         words = terms(query)
         if not words:
@@ -305,27 +331,29 @@ class SearchIndex:
         start = (page - 1) * size
         if start >= MAX_RESULTS:
             return Results([], 0, False, page, False, too_deep=True)
+        whole = " ".join(searchable(query).split()[:MAX_WORDS])
         tiers = self._tiers(words)
 
-        def rank(doc: _Doc) -> tuple[int, str, str]:
-            return (-doc.score(words), *doc.key(lang))
+        def rank(doc: _Doc) -> tuple[int, int, str, str]:
+            return (0 if doc.named(whole) else 1, -doc.score(words), *doc.key(lang))
 
         def tier_of(doc: _Doc) -> int:
-            return 0 if all(w in doc.folded_labels for w in words) else 1
-
-        recent: list[_Doc] = []
-        if self.overlay is not None:
-            found: dict[str, _Doc] = {}
-            for tier in tiers:
-                for doc in self.overlay.stream(tier):
-                    if doc.matches(words):
-                        found.setdefault(doc.iri, doc)
-            recent = list(found.values())
-        counts = [self.main.count(tier, CAP + 1) for tier in tiers]
+            if all(_start(w) in doc.folded_labels for w in words):
+                return 0
+            return 1 if all(w in doc.folded_labels for w in words) else 2
 
         def fresh(docs: Iterable[_Doc]) -> Iterator[_Doc]:
             return (d for d in docs if d.iri not in self.changed and d.matches(words))
 
+        named = sorted(fresh(self.main.named(whole)), key=rank)
+        recent: list[_Doc] = []
+        if self.overlay is not None:
+            found: dict[str, _Doc] = {}
+            for doc in chain(self.overlay.named(whole), *(self.overlay.stream(tier) for tier in tiers)):
+                if doc.matches(words):
+                    found.setdefault(doc.iri, doc)
+            recent = list(found.values())
+        counts = [self.main.count(tier, CAP + 1) for tier in tiers]
         if sum(counts) <= CAP:  # every match scored: the ranking is exact
             pool = {d.iri: d for tier in tiers for d in fresh(self.main.stream(tier))}
             pool.update({d.iri: d for d in recent})
@@ -333,24 +361,24 @@ class SearchIndex:
             shown = ranked[start:start + size]
             return Results([self._hit(d, words, lang) for d in shown], len(ranked), True, page,
                            len(ranked) > start + size and start + size < MAX_RESULTS)
-        # Many matches: the groups in order, each alphabetical; read as far as the page needs.
+        # Many matches: the labels equal to the query, then the groups in order, each alphabetical
+        # (French order) when large; read only as far as the page needs.
         wanted = start + size + 1
         taken: list[_Doc] = []
         seen: set[str] = set()
         scanned = 0
+        groups: list[Iterable[_Doc]] = [sorted([d for d in recent if d.named(whole)] + named, key=rank)]
         for index, (tier, n) in enumerate(zip(tiers, counts)):
             extra = sorted((d for d in recent if tier_of(d) == index), key=rank)
             if n <= CAP:
-                docs: Iterable[_Doc] = sorted(chain(fresh(self.main.stream(tier)), extra), key=rank)
+                groups.append(sorted(chain(fresh(self.main.stream(tier)), extra), key=rank))
             else:
-                docs = chain(extra, fresh(self.main.stream(tier)))
-            for doc in docs:
-                scanned += 1
-                if doc.iri not in seen:
-                    seen.add(doc.iri)
-                    taken.append(doc)
-                if len(taken) >= wanted or scanned >= MAX_SCAN:
-                    break
+                groups.append(chain(extra, fresh(self.main.stream(tier))))
+        for doc in chain(*groups):
+            scanned += 1
+            if doc.iri not in seen:
+                seen.add(doc.iri)
+                taken.append(doc)
             if len(taken) >= wanted or scanned >= MAX_SCAN:
                 break
         shown = taken[start:start + size]

@@ -198,6 +198,8 @@ CREATE TABLE classes(cid INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE);
 -- and can stop early.
 CREATE TABLE docs(id INTEGER PRIMARY KEY, iri TEXT NOT NULL, labels TEXT NOT NULL, descriptions TEXT,
                   types TEXT NOT NULL);
+-- Every label, folded as the queries are: a label equal to the query is found by this B-tree.
+CREATE TABLE names(name TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY(name, id)) WITHOUT ROWID;
 -- The resources of each class in alphabetical order of their label in each language, numbered from
 -- 0: a page of a list (/actors) is a range of positions, whatever its depth.
 CREATE TABLE listing(lang TEXT NOT NULL, cid INTEGER NOT NULL, pos INTEGER NOT NULL, id INTEGER NOT NULL,
@@ -319,7 +321,7 @@ def _staged(iri: str, labels: dict[str, str], descriptions: dict[str, str], type
 
 
 def _write_docs(work: sqlite3.Connection, out: sqlite3.Connection) -> int:
-    """staged → docs, fts and the French listing (in French order), then the English listing."""
+    """staged → docs, fts, names and the French listing (in French order), then the English listing."""
     classes: dict[str, int] = {}
     positions: dict[tuple[str, int], int] = {}
 
@@ -340,16 +342,18 @@ def _write_docs(work: sqlite3.Connection, out: sqlite3.Connection) -> int:
 
     docs: list[tuple] = []
     fts: list[tuple] = []
+    names: list[tuple] = []
     fr_listing: list[tuple[int, list[int]]] = []
     en_rows: list[tuple] = []
     count = 0
 
     def flush() -> None:
         for sql, rows in (("INSERT INTO docs VALUES (?,?,?,?,?)", docs), ("INSERT INTO fts(rowid, label, body) VALUES (?,?,?)", fts),
+                          ("INSERT OR IGNORE INTO names VALUES (?,?)", names),
                           ("INSERT INTO listing VALUES (?,?,?,?)", list(listing("fr", fr_listing)))):
             _insert(out, sql, rows)
         _insert(work, "INSERT INTO en VALUES (?,?,?,?)", en_rows)
-        for rows in (docs, fts, fr_listing, en_rows):
+        for rows in (docs, fts, names, fr_listing, en_rows):
             rows.clear()
 
     reader = work.cursor()
@@ -361,6 +365,7 @@ def _write_docs(work: sqlite3.Connection, out: sqlite3.Connection) -> int:
         descriptions = json.loads(descriptions_json) if descriptions_json else {}
         docs.append((count, iri, labels_json, descriptions_json, " ".join(map(str, doc_cids))))
         fts.append((count, searchable(" ".join(labels.values())), searchable(" ".join(descriptions.values()))))
+        names.extend((name, count) for name in {searchable(text).strip() for text in labels.values()} if name)
         fr_listing.append((count, doc_cids))
         en_rows.append((key_en, iri, count, " ".join(map(str, doc_cids))))
         if len(docs) >= BATCH:
