@@ -327,3 +327,20 @@ def test_cli_push(remote_settings):
 def test_timings_report(remote_settings, capsys):
     with capsys.disabled():
         print("\n[test_backends] " + ", ".join(f"{k} {v:.1f} s" for k, v in TIMINGS.items()))
+
+
+def test_the_search_index_of_a_remote_server_is_the_embedded_one(both, tmp_path):
+    """The remote backend has no index file of its own: one is built from the server at first use
+    (paged SPARQL), into the cache; it holds what the build's index holds."""
+    from cohesio.linked_data import search as search_mod
+
+    embedded, remote = both
+    own = search_mod.index_for(embedded, BASE, tmp_path / "cache")
+    assert search_mod.locate(embedded, BASE, tmp_path / "cache").own
+    cached = search_mod.index_for(remote, BASE, tmp_path / "cache")
+    assert list((tmp_path / "cache" / "search").glob("*.sqlite"))
+    assert cached.main.meta["entries"] == own.main.meta["entries"] and cached.counts == own.counts
+    for query in ("besancon", "maison des services", "ville", "ec"):
+        for lang in ("fr", "en"):
+            assert [h.iri for h in cached.search(query, lang).hits] == [h.iri for h in own.search(query, lang).hits]
+    assert own.search("besancon", "fr").hits

@@ -360,6 +360,69 @@ def push(ctx: click.Context, quiet: bool, chunk_size: int) -> None:
         click.echo(("  supprimé : " if lang == "fr" else "  removed: ") + graph)
 
 
+class _Published:
+    """A published version seen as the search module sees the embedded backend."""
+
+    def __init__(self, version) -> None:
+        self.published = version
+        self.manifest = version.manifest
+        self.version = version.id
+
+
+@main.command("search-index")
+@click.option("--force", is_flag=True, help="Rebuild the cached index even if it exists. / Reconstruire même s'il existe.")
+@click.pass_context
+def search_index(ctx: click.Context, force: bool) -> None:
+    """Build the search and listing index of the served version into the cache directory.
+
+    Only needed for a version published without one (an older build, a store loaded by other
+    means) or for the remote backend: the server would otherwise build it at first use, answering
+    503 meanwhile. A version built by ``cohesio build`` has its own. Exit 0 ready, 2 backend
+    unreachable, 3 no published build.
+    """
+    import time as time_mod
+
+    from cohesio import versions
+    from cohesio.linked_data import search as search_mod
+    from cohesio.store import open_backend
+    from cohesio.store.remote import RemoteError
+
+    settings = _settings(ctx)
+    lang = settings.lang
+    backend: object
+    try:
+        if settings.backend == "remote":
+            backend = open_backend(settings)
+        else:  # the published version alone: no query processes are needed to read it
+            backend = _Published(versions.current(settings.store_path))
+    except versions.NoBuildError as exc:
+        _fail(str(exc), EXIT_NO_BUILD)
+    except RemoteError as exc:
+        _fail(str(exc), EXIT_UNUSABLE)
+    try:
+        manifest = getattr(backend, "manifest", None) or {}
+        base = manifest.get("base_iri") or settings.base_iri
+        plan = search_mod.locate(backend, base, settings.resolve(settings.cache_dir), in_child=False,
+                                 log=lambda line: click.echo(line, err=True))
+        if plan.own or (plan.path.exists() and not force):
+            click.echo(("Index prêt : " if lang == "fr" else "Index ready: ") + str(plan.path))
+            return
+        started = time_mod.perf_counter()
+        assert plan.build is not None
+        plan.build(plan.path)
+    except RemoteError as exc:
+        _fail(str(exc), EXIT_UNUSABLE)
+    finally:
+        getattr(backend, "close", lambda: None)()
+    index = search_mod.SearchIndex.open(plan.path)
+    seconds = time_mod.perf_counter() - started
+    size = plan.path.stat().st_size / 2**20
+    if lang == "fr":
+        click.echo(f"Index écrit : {plan.path} ({index.main.meta.get('entries')} ressources, {size:.0f} Mio, {seconds:.0f} s).")
+    else:
+        click.echo(f"Index written: {plan.path} ({index.main.meta.get('entries')} resources, {size:.0f} MiB, {seconds:.0f} s).")
+
+
 # ---------------------------------------------------------------- contributions
 
 

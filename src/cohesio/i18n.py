@@ -24,8 +24,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Full SHACL validation of the official geography",
     },
     "build.step.artefacts": {
-        "fr": "Vidages, catalogue DCAT et VoID",
-        "en": "Dumps, DCAT catalogue and VoID",
+        "fr": "Vidages, catalogue DCAT, VoID et index de recherche",
+        "en": "Dumps, DCAT catalogue, VoID and search index",
     },
     "summary.graphs": {"fr": "Triplets par graphe", "en": "Triples per graph"},
     "summary.classes": {"fr": "Ressources par classe", "en": "Resources per class"},

@@ -13,7 +13,9 @@ One change at a time, across every process of the machine (server workers, ``coh
 
 Readers never see a store being written: they keep serving the previous version until the pointer
 moves. Dumps, VoID and the catalogue are carried over from the last build and describe it; the
-next ``cohesio build`` regenerates them (docs/contributions.md).
+next ``cohesio build`` regenerates them (docs/contributions.md). The search index is carried over
+too, with a small overlay re-indexing what the contributions changed since it was built
+(:func:`write_search_changes`), so that a contributed resource is found at once.
 """
 
 from __future__ import annotations
@@ -183,17 +185,18 @@ def publish_changes(settings: Settings, base: versions.Version, changes: list[Ch
         store = ox.Store(str(staged / versions.STORE))
         counts = dict(base.manifest.get("counts", {}))
         predicates = set(base.manifest.get("predicates_added", []))
+        last = changes[-1].seq
         try:
             for change in changes:
                 for name, n in apply(store, change, settings.base_iri, predicates).items():
                     counts[name] = counts.get(name, 0) + n
             store.flush()
+            _link_tree(base.path, staged, {versions.STORE, versions.MANIFEST})
+            search_changes = write_search_changes(settings, base.manifest, store, staged, last)
         finally:
             del store
         counts["total"] = sum(v for k, v in counts.items() if k != "total")
-        _link_tree(base.path, staged, {versions.STORE, versions.MANIFEST})
         now = datetime.now(timezone.utc)
-        last = changes[-1].seq
         manifest = dict(base.manifest)
         manifest.update({
             "version": f"{now:%Y%m%dT%H%M%SZ}-c{last:06d}",
@@ -205,6 +208,7 @@ def publish_changes(settings: Settings, base: versions.Version, changes: list[Ch
             # predicates the build's statistics (carried over with the artefacts) do not list yet
             "predicates_added": sorted(predicates - set(base.manifest.get("artefacts", {}).get("void", {})
                                                         .get("properties", {}))),
+            "search_changes": search_changes,
         })
         version = versions.publish(store_dir, staged, manifest["version"], manifest)
     except BaseException:
@@ -212,6 +216,32 @@ def publish_changes(settings: Settings, base: versions.Version, changes: list[Ch
         raise
     versions.prune(store_dir, settings.keep_versions, min_age=PRUNE_GRACE_SECONDS)
     return version
+
+
+def write_search_changes(settings: Settings, manifest: dict, store: ox.Store, staged: Path, last: int) -> dict:
+    """The search overlay of a new version: the entries, as they now are, of every resource the
+    contributions changed since the version's search index was built (``search/changes.sqlite``).
+
+    Re-indexing only those keeps a write cheap at any scale (a few SPARQL lookups by IRI and a small
+    SQLite file), where copying and updating the main index would copy hundreds of MB per write.
+    Its size grows with the contributions since the last build, which starts it again from empty.
+    Without an index in the version (an older build: the server indexes it into its cache), every
+    contribution of the log is covered, since that index may have been built from any version.
+    """
+    from cohesio.linked_data.search import CHANGES_PATH
+    from cohesio.linked_data.search_build import StoreSource, changed_iris, write_index
+
+    index = (manifest.get("artefacts") or {}).get("search") or {}
+    after = int(index.get("last_change", 0)) if index else 0
+    since = [c for c in log.changes(settings.contributions_path, after) if c.seq <= last]
+    view = StoreView(store, settings.base_iri)
+    iris = changed_iris(since, lambda iri: view.to_store(ox.NamedNode(iri)).value)
+    target = staged / CHANGES_PATH
+    # The previous version's overlay came in as a hard link: replace the name, never write into it.
+    target.unlink(missing_ok=True)
+    stats = write_index(StoreSource(store), settings.base_iri, target, subjects=iris, counts=False,
+                        meta={"after_change": after, "last_change": last})
+    return {"path": CHANGES_PATH, "entries": stats.entries, "changed": len(iris), "after_change": after}
 
 
 def recover(settings: Settings) -> versions.Version:

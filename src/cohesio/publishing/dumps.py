@@ -160,7 +160,22 @@ def write_artefacts(store: ox.Store, staged_dir: Path, settings: Settings, manif
     if isinstance(counts, dict):
         counts["meta"] = meta_triples
         counts["total"] = counts.get("total", 0) + meta_triples
+    artefacts["search"] = write_search_index(store, staged_dir, base, manifest)
     return artefacts
+
+
+def write_search_index(store: ox.Store, staged_dir: Path, base: str, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The search and listing index of the version (SQLite, read in place by the server workers, see
+    :mod:`cohesio.linked_data.search`), last, so that it holds the meta graph as the endpoint does.
+    ``last_change`` is the last contribution it contains: the writer re-indexes those after it."""
+    from cohesio.linked_data.search import INDEX_PATH, SCHEMA_VERSION
+    from cohesio.linked_data.search_build import StoreSource, write_index
+
+    last_change = int(manifest.get("last_change") or 0)
+    stats = write_index(StoreSource(store), base, staged_dir / INDEX_PATH,
+                        meta={"source": manifest.get("version"), "last_change": last_change})
+    return {"path": INDEX_PATH, "schema": SCHEMA_VERSION, "entries": stats.entries, "bytes": stats.bytes,
+            "last_change": last_change}
 
 
 def write_dumps(store: ox.Store, data_graphs: list[str], dumps_dir: Path, prefixes: dict[str, str],

@@ -59,6 +59,12 @@ class EmbeddedBackend:
         return self._version.id
 
     @property
+    def published(self) -> versions.Version:
+        """The version being served (directory and manifest, read together)."""
+        self._refresh()
+        return self._version
+
+    @property
     def manifest(self) -> dict:
         self._refresh()
         return self._version.manifest

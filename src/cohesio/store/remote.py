@@ -394,6 +394,11 @@ class RemoteBackend:
         self._meta: tuple[str | None, list[str]] | None = None
         self._meta_read = 0.0
 
+    @property
+    def identity(self) -> str:
+        """What the data served depends on besides the version id (the search index cache key)."""
+        return f"remote {self._url} {self._union}"
+
     # ---- metadata
 
     def _read_meta(self) -> tuple[str | None, list[str]]:

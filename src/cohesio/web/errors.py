@@ -88,6 +88,17 @@ def register(app: Flask) -> None:
                               "The process evaluating a query stopped; it has been replaced. Try again.",
                               {"Retry-After": "5"})
 
+    from cohesio.linked_data.search import IndexNotReady
+
+    @app.errorhandler(IndexNotReady)
+    def _index_not_ready(exc: IndexNotReady):  # type: ignore[no-untyped-def]
+        # First use of a version published without a search index: it is being built (once, in the
+        # background); the pages that list or search answer again as soon as it is there.
+        return error_response(503, "L'index de recherche et des listes de cette version est en cours de préparation ; "
+                                   "réessayez dans une minute.",
+                              "The search and listing index of this version is being prepared; try again in a minute.",
+                              {"Retry-After": "30"})
+
     @app.errorhandler(RemoteError)
     def _remote_error(exc: RemoteError):  # type: ignore[no-untyped-def]
         failure = remote_failure(exc)
