@@ -12,7 +12,8 @@ PSS of gunicorn, its workers and their query processes) at start and after every
     .venv/bin/python benchmarks/pages.py --store small=/tmp/cohesio-load/real \\
         --store 10M=/tmp/big10m --project /tmp/cohesio-scale/680000/project --tag 255k-10M
 
-Ratios are largest store / smallest store, in the same run; the issue's target is within 2x.
+Ratios are the largest store over each smaller one, in the same run; the issue's target is within 2x.
+``--render report.json`` rewrites the Markdown of an earlier run.
 """
 
 from __future__ import annotations
@@ -144,6 +145,10 @@ def render(report: dict) -> str:
     def ratio(a, b):
         return f"{b / a:.2f}×" if a and b and a == a and b == b else "n/a"
 
+    earlier = names[:-1]  # the largest store against each smaller one
+    heads = " | ".join(f"{last} / {n}" for n in earlier)
+    rules = " | ".join("---:" for _ in earlier)
+
     lines = [f"# Pages and serving memory by store size ({report['tag']})", "",
              f"Command: `{report['command']}`", "",
              f"Machine: {report['machine'].get('cpus')} CPUs, load average at start {report['load_average_start'][0]:.1f}; "
@@ -155,22 +160,23 @@ def render(report: dict) -> str:
         m0, m1 = s[n]["memory_start"], s[n]["memory_after"]
         lines.append(f"| {n} | {s[n]['triples']:,} | {m0['rss'] / 2**20:,.0f} MiB ({m0['pss'] / 2**20:,.0f}) | "
                      f"{m1['rss'] / 2**20:,.0f} MiB ({m1['pss'] / 2**20:,.0f}) | {s[n]['processes']} |")
-    lines += ["", "| page (HTML / Turtle) | " + " | ".join(names) + f" | {last} / {first} |",
-              "| --- | " + " | ".join("---:" for _ in names) + " | ---: |"]
+    lines += ["", "| page (HTML / Turtle) | " + " | ".join(names) + f" | {heads} |",
+              "| --- | " + " | ".join("---:" for _ in names) + f" | {rules} |"]
     for kind in s[first]["pages"]:
         cells = [f"{s[n]['pages'][kind]['html']:.1f} / {s[n]['pages'][kind]['turtle']:.1f}" for n in names]
-        lines.append(f"| {kind} | " + " | ".join(cells) + f" | {ratio(s[first]['pages'][kind]['html'], s[last]['pages'][kind]['html'])}"
-                     f" / {ratio(s[first]['pages'][kind]['turtle'], s[last]['pages'][kind]['turtle'])} |")
-    lines += ["", "| browse page | " + " | ".join(names) + f" | {last} / {first} |",
-              "| --- | " + " | ".join("---:" for _ in names) + " | ---: |"]
-    for path in s[first]["browse"]:
-        vals = [s[n]["browse"][path].get("median") for n in names]
-        lines.append(f"| `{path}` | " + " | ".join(f"{v:.1f}" if v else "failed" for v in vals) + f" | {ratio(vals[0], vals[-1])} |")
-    lines += ["", "| selective query (`/api`) | " + " | ".join(names) + f" | {last} / {first} |",
-              "| --- | " + " | ".join("---:" for _ in names) + " | ---: |"]
-    for q in s[first]["queries"]:
-        vals = [s[n]["queries"][q]["median"] for n in names]
-        lines.append(f"| {q} | " + " | ".join(f"{v:.1f}" if v else "failed" for v in vals) + f" | {ratio(vals[0], vals[-1])} |")
+        ratios = [f"{ratio(s[n]['pages'][kind]['html'], s[last]['pages'][kind]['html'])} / "
+                  f"{ratio(s[n]['pages'][kind]['turtle'], s[last]['pages'][kind]['turtle'])}" for n in earlier]
+        lines.append(f"| {kind} | " + " | ".join(cells + ratios) + " |")
+    for title, key, rows, getter in (
+            ("browse page", "browse", list(s[first]["browse"]), lambda n, r: s[n]["browse"][r].get("median")),
+            ("selective query (`/api`)", "queries", list(s[first]["queries"]), lambda n, r: s[n]["queries"][r]["median"])):
+        lines += ["", f"| {title} | " + " | ".join(names) + f" | {heads} |",
+                  "| --- | " + " | ".join("---:" for _ in names) + f" | {rules} |"]
+        for row in rows:
+            vals = [getter(n, row) for n in names]
+            name = f"`{row}`" if key == "browse" else row
+            lines.append(f"| {name} | " + " | ".join(f"{v:.1f}" if v else "failed" for v in vals) + " | "
+                         + " | ".join(ratio(v, vals[-1]) for v in vals[:-1]) + " |")
     failures = {n: sum(p["failures"] for p in s[n]["pages"].values()) for n in names}
     lines += ["", f"Failed requests (non-200 or past the timeout) on resource pages: {failures}.", ""]
     return "\n".join(lines)
@@ -178,7 +184,7 @@ def render(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--store", action="append", required=True, help="NAME=STORE_DIR, smallest first")
+    parser.add_argument("--store", action="append", default=[], help="NAME=STORE_DIR, smallest first")
     parser.add_argument("--project", type=Path, default=REPO, help="project directory (queries/, shapes/…)")
     parser.add_argument("--per-kind", type=int, default=5)
     parser.add_argument("--runs", type=int, default=5)
@@ -190,7 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", default="pages")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--work", type=Path, default=Path("/tmp/cohesio-pages"))
+    parser.add_argument("--render", type=Path, help="only write the Markdown of this earlier report (JSON)")
     args = parser.parse_args(argv)
+    if args.render:
+        report = json.loads(args.render.read_text())
+        args.render.with_suffix(".md").write_text(render(report))
+        print(render(report))
+        return 0
     args.work.mkdir(parents=True, exist_ok=True)
     report = {"tag": args.tag, "command": "python benchmarks/pages.py " + " ".join(sys.argv[1:] if argv is None else argv),
               "machine": machine(), "load_average_start": os.getloadavg(),

@@ -1,0 +1,38 @@
+"""Smoke test of benchmarks/pages.py: no timing is asserted. On the real build served twice under
+two names, one run must serve it with the real ``cohesio serve``, find resources of every kind,
+answer every page, browse page and selective query without failure, measure the server's memory,
+and write a report whose ratios compare the same store (so sit near 1)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+import ld_support  # noqa: E402
+
+
+def test_pages_benchmark_runs_on_published_stores(tmp_path_factory, tmp_path):
+    store = ld_support.real_store(tmp_path_factory)
+    argv = [sys.executable, str(REPO / "benchmarks" / "pages.py"), "--store", f"a={store}", "--store", f"b={store}",
+            "--per-kind", "1", "--runs", "1", "--warmup", "0", "--tag", "smoke", "--out", str(tmp_path / "out"),
+            "--work", str(tmp_path / "work"), "--cache-dir", str(tmp_path / "cache")]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((tmp_path / "out" / "pages-smoke.json").read_text(encoding="utf-8"))
+    for name in ("a", "b"):
+        s = report["stores"][name]
+        assert s["triples"] > 200_000
+        assert set(s["pages"]) >= {"initiative", "organization", "commune", "departement", "region", "theme", "source"}
+        assert all(p["failures"] == 0 and p["html"] > 0 and p["turtle"] > 0 for p in s["pages"].values()), s["pages"]
+        assert all("median" in b and "failures" not in b for b in s["browse"].values()), s["browse"]
+        assert all(q["median"] and not q["failures"] for q in s["queries"].values()), s["queries"]
+        assert s["memory_after"]["rss"] >= s["memory_start"]["rss"] * 0.5 > 0 and s["processes"] >= 3
+    markdown = (tmp_path / "out" / "pages-smoke.md").read_text(encoding="utf-8")
+    assert "| b / a |" in markdown and "| initiative |" in markdown
+    rerendered = subprocess.run([sys.executable, str(REPO / "benchmarks" / "pages.py"), "--render",
+                                 str(tmp_path / "out" / "pages-smoke.json")], capture_output=True, text=True, timeout=60)
+    assert rerendered.returncode == 0 and (tmp_path / "out" / "pages-smoke.md").read_text(encoding="utf-8") == markdown
