@@ -15,6 +15,9 @@ Why this module exists rather than calling pyshacl directly:
   from the editorial graph; its commune comes from the geography; the quality categories live in the
   ontology graph). Provenance is kept by :func:`load_data` (one named graph per source directory) for
   the rest of the build; validation deliberately ignores it.
+* A large graph is not handed to :func:`validate` whole: :mod:`cohesio.validation_chunks` validates
+  a few thousand resources at a time, each with the part of the graph the rules read around it, and
+  merges the reports with :func:`report_of`, so a build's memory does not grow with the data.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ __all__ = [
     "union_graph",
     "load_shapes",
     "validate",
+    "report_of",
 ]
 
 #: The shapes shipped with the project: <repo>/shapes/cohesio.shapes.ttl.
@@ -247,6 +251,12 @@ def _format_for(path: Path) -> tuple[str, bool]:
     if not suffixes or suffixes[-1] not in _FORMATS:
         raise UnusableInput(path, None, f"unknown RDF file type {''.join(path.suffixes) or '(none)'!r}")
     return _FORMATS[suffixes[-1]], gz
+
+
+def format_of(path: Path) -> tuple[str, bool]:
+    """(format name, gzipped?) of a file ``cohesio validate`` is given, from its name; raises
+    :class:`UnusableInput` for a name no parser here reads."""
+    return _format_for(Path(path))
 
 
 def _default_graph_name(path: Path, base: str) -> URIRef:
@@ -464,26 +474,31 @@ def validate(
     if not isinstance(results_graph, Graph):  # pyshacl returns a failure object on broken shapes
         raise RuntimeError(f"SHACL validation could not run: {_text}")
 
-    violations = tuple(
-        sorted(
-            {
-                _to_violation(results_graph, shapes_graph, data_graph, r, lang)
-                # Only the report's own results: results of nested shapes (sh:node, sh:or) are
-                # attached as sh:detail and would otherwise show up as rules nobody wrote.
-                for report in results_graph.subjects(RDF.type, SH.ValidationReport)
-                for r in results_graph.objects(report, SH.result)
-            },
-            key=_sort_key,
-        )
-    )
-    conforms = not any(v.severity == "Violation" for v in violations)
+    violations = {
+        _to_violation(results_graph, shapes_graph, data_graph, r, lang)
+        # Only the report's own results: results of nested shapes (sh:node, sh:or) are
+        # attached as sh:detail and would otherwise show up as rules nobody wrote.
+        for report in results_graph.subjects(RDF.type, SH.ValidationReport)
+        for r in results_graph.objects(report, SH.result)
+    }
     labels: dict[str, dict[str, str]] = {}
     for focus in {v.focus for v in violations}:
         node = BNode(focus[2:]) if focus.startswith("_:") else URIRef(focus)
         labels[focus] = {
             code: label for code in ("fr", "en") if (label := _label(data_graph, node, code, strict=True))
         }
-    return Report(conforms=conforms, violations=violations, lang=lang, labels=labels)
+    return report_of(violations, labels, lang)
+
+
+def report_of(violations: Iterable[Violation], labels: Mapping[str, Mapping[str, str]], lang: str = "en") -> Report:
+    """A :class:`Report` of these results: deduplicated, sorted, non-conforming if one is a Violation.
+
+    One place for the rule, so that a report merged from several validation runs (the build's
+    pieces, :mod:`cohesio.validation_chunks`) reads exactly like the report of one run.
+    """
+    ordered = tuple(sorted(set(violations), key=_sort_key))
+    conforms = not any(v.severity == "Violation" for v in ordered)
+    return Report(conforms=conforms, violations=ordered, lang=lang, labels=dict(labels))
 
 
 def _patch_pyshacl_truthiness() -> None:
