@@ -290,3 +290,20 @@ def test_shapes_reading_further_are_validated_in_one_piece(store):
     result = validate_in_chunks(source, shapes, chunk_size=3)
     assert result.whole and result.chunks == 1 and result.problems
     assert_same(result.report, whole)
+
+
+@pytest.mark.parametrize("fixture, focus", [
+    ("theme-outside-scheme", RENNES_INITIATIVE),  # sh:node on a value
+    ("missing-english-label", RENNES_CITY),  # sh:qualifiedValueShape on literal values
+    ("spatial-wrong-class", RENNES_INITIATIVE),  # sh:or of sh:class on a value
+])
+def test_restricting_the_targets_keeps_the_checks_of_nested_shapes(shapes, fixture, focus):
+    """pyshacl's focus_nodes option alone also filters the nodes nested shapes are evaluated on, and
+    loses these violations; validate(focus=...) restricts the targets only."""
+    from cohesio.validation import load_data
+
+    data = load_data([ROOT / "tests" / "fixtures" / "invalid" / f"{fixture}.ttl"])
+    whole = validate(data, shapes=shapes)
+    about = {v for v in whole.violations if v.focus == focus}
+    assert about
+    assert set(validate(data, shapes=shapes, focus=[focus]).violations) == about

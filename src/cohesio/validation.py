@@ -27,7 +27,7 @@ import json
 import logging
 import re
 import xml.sax
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -439,6 +439,7 @@ def validate(
     ontology: Graph | None = None,
     shapes: Graph | None = None,
     base_iri: str | None = None,
+    focus: Collection[str] | None = None,
 ) -> Report:
     """Validate ``data`` against the SHACL shapes and return a :class:`Report`.
 
@@ -452,10 +453,17 @@ def validate(
 
     ``lang`` chooses which label of each resource is shown (``focus_label``); both messages are
     always kept.
+
+    ``focus`` (IRIs) restricts the shapes' targets to those nodes: the rest of ``data`` is only
+    there to be read (the neighbours of a piece, :mod:`cohesio.validation_chunks`). Nested shapes
+    (sh:node, sh:property, sh:or…) still see every node; see :func:`_patch_pyshacl_focus`.
     """
     import pyshacl  # imported here: it is slow to import and not every command validates
 
     _patch_pyshacl_truthiness()
+    options = {}
+    if focus and _patch_pyshacl_focus():
+        options["focus_nodes"] = list(focus)
 
     shapes_graph = shapes if shapes is not None else load_shapes(shapes_path, base_iri)
     data_graph = _data_store(data, ontology)
@@ -470,6 +478,7 @@ def validate(
         meta_shacl=False,
         inplace=True,  # data_graph is our own fresh copy: no need for pyshacl to clone it again
         debug=False,
+        **options,
     )
     if not isinstance(results_graph, Graph):  # pyshacl returns a failure object on broken shapes
         raise RuntimeError(f"SHACL validation could not run: {_text}")
@@ -516,6 +525,47 @@ def _patch_pyshacl_truthiness() -> None:
         return
     if "__bool__" not in OxigraphDataGraph.__dict__:
         OxigraphDataGraph.__bool__ = lambda self: True  # type: ignore[attr-defined]
+
+
+def _patch_pyshacl_focus() -> bool:
+    """Make pyshacl's ``focus_nodes`` option restrict the targets only, not what nested shapes check.
+
+    pyshacl filters the focus nodes of *every* shape evaluation by that option, including those of
+    a shape evaluated on a value (sh:node, sh:or, sh:qualifiedValueShape…): the value is not in the
+    list, so the nested shape silently conforms and the violation is lost (an initiative whose theme
+    is outside the themes scheme validates). Here the filter is lifted while a shape is evaluated on
+    given nodes, and kept for a shape evaluated on its targets, which is what the option means. The
+    list is also made a set: pyshacl tests membership once per target. Returns False when this
+    version of pyshacl does not have what the patch relies on: the option is then not used.
+    """
+    try:
+        from pyshacl.pytypes import SHACLExecutor
+        from pyshacl.shape import Shape
+    except ImportError:  # pragma: no cover - older/newer pyshacl
+        return False
+    if not hasattr(SHACLExecutor, "focus_nodes"):  # pragma: no cover
+        return False
+    if getattr(Shape.validate, "_cohesio_focus", False):
+        return True
+    original = Shape.validate
+
+    def validate(self, executor, target_graph, focus=None, _evaluation_path=None):  # noqa: ANN001
+        chosen = executor.focus_nodes
+        if not chosen:
+            return original(self, executor, target_graph, focus=focus, _evaluation_path=_evaluation_path)
+        if focus is None:  # a shape evaluated on its targets: the chosen ones only
+            if not isinstance(chosen, frozenset):
+                executor.focus_nodes = frozenset(chosen)
+            return original(self, executor, target_graph, focus=focus, _evaluation_path=_evaluation_path)
+        executor.focus_nodes = None  # a shape evaluated on given nodes: all of them
+        try:
+            return original(self, executor, target_graph, focus=focus, _evaluation_path=_evaluation_path)
+        finally:
+            executor.focus_nodes = chosen
+
+    validate._cohesio_focus = True  # type: ignore[attr-defined]
+    Shape.validate = validate  # type: ignore[method-assign]
+    return True
 
 
 def _data_store(data, ontology: Graph | None):

@@ -90,6 +90,9 @@ class Reach:
     keys: frozenset[frozenset[ox.NamedNode]] = frozenset()
     inverse: frozenset[ox.NamedNode] = frozenset()
     problems: tuple[str, ...] = ()
+    #: Some shape targets nodes that need not be anybody's subject (sh:targetNode,
+    #: sh:targetObjectsOf): the targets of a piece are then not restricted to its resources.
+    targets_objects: bool = False
 
 
 #: Components that look at the value nodes themselves (or at their number) and at nothing else.
@@ -240,7 +243,8 @@ def shapes_reach(shapes: Graph) -> Reach:
             problems.append(f"{name(shape)}: {name(kind)} is not analysed")
     if (None, RDF.type, SH.ConstraintComponent) in shapes:
         problems.append("custom constraint components (sh:ConstraintComponent) are not analysed")
-    return Reach(frozenset(keys), frozenset(inverse), tuple(sorted(set(problems))))
+    targets_objects = (None, SH.targetNode, None) in shapes or (None, SH.targetObjectsOf, None) in shapes
+    return Reach(frozenset(keys), frozenset(inverse), tuple(sorted(set(problems))), targets_objects)
 
 
 def _path_words(shapes: Graph, path) -> str:
@@ -465,7 +469,14 @@ def validate_focus(source: TripleSource, focus: Collection[Term], shapes: Graph,
     Returns the report and the number of triples of the focus nodes (what was checked).
     """
     around = neighbourhood(source, focus, reach)
-    report = validate(around.store, shapes=shapes, lang=lang)
+    # The neighbours are there to be read, not validated (their own neighbourhood is incomplete):
+    # the shapes' targets are restricted to the focus, which also spares pyshacl building results
+    # that would be dropped. Not for blank nodes (pyshacl's option takes IRIs only) nor when shapes
+    # target objects: then everything is validated and the results filtered below.
+    only = None
+    if not reach.targets_objects and all(isinstance(n, ox.NamedNode) for n in focus):
+        only = [n.value for n in focus]
+    report = validate(around.store, shapes=shapes, lang=lang, focus=only)
     kept = _kept(report, focus, source)
     return report_of(kept, {v.focus: report.labels.get(v.focus, {}) for v in kept}, lang), around.own_triples
 
