@@ -82,10 +82,10 @@ def whole_graph_report(store: ox.Store, shapes: rdflib.Graph) -> Report:
     return validate(graph, shapes=shapes)
 
 
-def chunked_report(store: ox.Store, shapes: rdflib.Graph, chunk_size: int = 3) -> Report:
+def chunked_report(store: ox.Store, shapes: rdflib.Graph, chunk_size: int = 3, processes: int = 1) -> Report:
     source = StoredGraphs(store, EDITED, BASE, context_graph=GEO.value,
                           context_nodes=geography_nodes(store, BASE, EDITED))
-    result = validate_in_chunks(source, shapes, chunk_size=chunk_size)
+    result = validate_in_chunks(source, shapes, chunk_size=chunk_size, processes=processes)
     assert not result.whole and result.chunks > 1
     return result.report
 
@@ -209,6 +209,26 @@ def test_a_broken_variant_gives_the_same_report_in_pieces(store, shapes, variant
         for quad in added:
             store.remove(quad)
         store.extend(removed)
+
+
+def test_pieces_validated_by_worker_processes_give_the_same_report(store, shapes):
+    """Two worker processes, pieces sent as N-Triples: blank nodes and keys survive the trip."""
+    variants = [_blank_annotation_without_category, _duplicated_siren, _asse_not_dissolved]
+    changes = [variant(store) for variant in variants]
+    for removed, added, _ in changes:
+        for quad in removed:
+            store.remove(quad)
+        store.extend(added)
+    try:
+        whole = whole_graph_report(store, shapes)
+        assert {(focus, constraint) for _, _, (focus, constraint) in changes} <= {
+            (v.focus, v.constraint) for v in whole.violations}
+        assert_same(chunked_report(store, shapes, chunk_size=40, processes=2), whole)
+    finally:
+        for removed, added, _ in changes:
+            for quad in added:
+                store.remove(quad)
+            store.extend(removed)
 
 
 def test_the_build_validation_under_another_base_iri_reports_canonical_iris(tmp_path, shapes):

@@ -167,18 +167,20 @@ def geography_neighbourhood(store: ox.Store, base_iri: str) -> rdflib.Graph:
 
 def validate_graphs(store: ox.Store, base_iri: str, graphs: list[str], shapes_path: Path, lang: str,
                     with_geography: bool = True, progress: Progress = _noop,
-                    chunk_size: int | None = CHUNK_SUBJECTS) -> tuple[Report, int]:
+                    chunk_size: int | None = CHUNK_SUBJECTS, processes: int = 1) -> tuple[Report, int]:
     """Validate ``graphs`` of ``store`` (and the part of the geography they point at) in pieces.
 
     This is what a build and ``cohesio validate`` check: pyshacl sees ``chunk_size`` resources at a
     time with their neighbourhood (:mod:`cohesio.validation_chunks`), never the whole graph, so the
-    memory it takes does not grow with the data. Returns the report and the number of triples checked.
+    memory it takes does not grow with the data; ``processes`` run pyshacl side by side. Returns the
+    report and the number of triples checked.
     """
     context = geography_nodes(store, base_iri, graphs) if with_geography else set()
     source = StoredGraphs(store, graphs, base_iri, context_graph=GROUPS[3].graph_iri(base_iri),
                           context_nodes=context)
     result = validate_in_chunks(source, load_shapes(shapes_path), lang, chunk_size=chunk_size,
-                                progress=lambda done, total: progress("validate", done, total))
+                                progress=lambda done, total: progress("validate", done, total),
+                                processes=processes)
     return result.report, result.triples
 
 
@@ -204,7 +206,9 @@ def check_files(settings: Settings, files: list[Path], with_project: bool = True
             for path in files:
                 _load_checked(store, path, ox.NamedNode(checked))
             report, count = validate_graphs(store, base, graphs, settings.shapes_dir / "cohesio.shapes.ttl",
-                                            settings.lang, with_geography=not everything)
+                                            settings.lang, with_geography=not everything,
+                                            chunk_size=settings.validation_chunk,
+                                            processes=settings.validation_processes)
         finally:
             del store
             _release()
@@ -361,7 +365,9 @@ def _stage(settings: Settings, sources: list[SourceFile], per_file: dict[str, st
 
         started = time.perf_counter()
         report, _ = validate_graphs(store, settings.base_iri, edited_graph_iris(settings.base_iri),
-                                    settings.shapes_dir / "cohesio.shapes.ttl", settings.lang, progress=progress)
+                                    settings.shapes_dir / "cohesio.shapes.ttl", settings.lang, progress=progress,
+                                    chunk_size=settings.validation_chunk,
+                                    processes=settings.validation_processes)
         timings["validate"] = time.perf_counter() - started
         if not report.conforms:
             raise BuildRefused(report)

@@ -27,8 +27,11 @@ its own) are kept from whichever piece produced them.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
+import os
+import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -469,16 +472,26 @@ def validate_focus(source: TripleSource, focus: Collection[Term], shapes: Graph,
     Returns the report and the number of triples of the focus nodes (what was checked).
     """
     around = neighbourhood(source, focus, reach)
-    # The neighbours are there to be read, not validated (their own neighbourhood is incomplete):
-    # the shapes' targets are restricted to the focus, which also spares pyshacl building results
-    # that would be dropped. Not for blank nodes (pyshacl's option takes IRIs only) nor when shapes
-    # target objects: then everything is validated and the results filtered below.
-    only = None
-    if not reach.targets_objects and all(isinstance(n, ox.NamedNode) for n in focus):
-        only = [n.value for n in focus]
-    report = validate(around.store, shapes=shapes, lang=lang, focus=only)
+    report = validate(around.store, shapes=shapes, lang=lang, focus=_targets(focus, reach))
+    return _about(report, focus, source, lang), around.own_triples
+
+
+def _targets(focus: Collection[Term], reach: Reach) -> list[str] | None:
+    """The IRIs the shapes' targets are restricted to in a piece, or None for no restriction.
+
+    The neighbours are there to be read, not validated (their own neighbourhood is incomplete):
+    restricting the targets to the focus also spares pyshacl building results that would be
+    dropped. Not for blank nodes (pyshacl's option takes IRIs only) nor when shapes target objects:
+    then everything is validated and the results filtered (:func:`_about`).
+    """
+    if reach.targets_objects or not all(isinstance(n, ox.NamedNode) for n in focus):
+        return None
+    return [n.value for n in focus]
+
+
+def _about(report: Report, focus: Collection[Term], source: TripleSource, lang: str) -> Report:
     kept = _kept(report, focus, source)
-    return report_of(kept, {v.focus: report.labels.get(v.focus, {}) for v in kept}, lang), around.own_triples
+    return report_of(kept, {v.focus: report.labels.get(v.focus, {}) for v in kept}, lang)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -583,13 +596,19 @@ class ChunkedValidation:
 
 def validate_in_chunks(source: StoredGraphs, shapes: Graph, lang: str = "en", *,
                        chunk_size: int | None = CHUNK_SUBJECTS, reach: Reach | None = None,
-                       progress: Callable[[int, int], None] | None = None) -> ChunkedValidation:
+                       progress: Callable[[int, int], None] | None = None,
+                       processes: int = 1) -> ChunkedValidation:
     """Validate every subject of ``source``, ``chunk_size`` at a time, and merge the reports.
 
     The merged report equals pyshacl's on the whole of ``source`` (``tests/test_validation_chunks.py``
     checks it on the project's data and on broken variants) while memory is bounded by one piece. If
     the shapes read further than a piece holds (:func:`shapes_reach`), everything is validated in one
     piece and a warning says why. ``progress`` is called with (triples done, triples in all).
+
+    With ``processes`` > 1, pyshacl runs in that many worker processes while this one reads the
+    store and builds the next pieces (pyshacl is pure Python: one process uses one CPU). The pool is
+    started only when there is a second piece, so a small project never pays for it; at most two
+    pieces per worker are in flight, so memory stays bounded by the pieces, not the data.
     """
     reach = reach if reach is not None else shapes_reach(shapes)
     whole = bool(reach.problems)
@@ -605,23 +624,157 @@ def validate_in_chunks(source: StoredGraphs, shapes: Graph, lang: str = "en", *,
     found: set[Violation] = set()
     labels: dict[str, dict[str, str]] = {}
     done = subjects = chunks = 0
-    iterator = source.subjects()
-    while True:
-        chunk = list(itertools.islice(iterator, chunk_size)) if chunk_size else list(iterator)
-        if not chunk:
-            break
-        focus = list(dict.fromkeys(chunk))
-        report, own = validate_focus(source, focus, shapes, reach, lang)
+
+    def merge(report: Report, own: int) -> None:
+        nonlocal done
         found.update(report.violations)
         for key, value in report.labels.items():
             labels.setdefault(key, dict(value))
         done += own
-        subjects += len(focus)
-        chunks += 1
         if progress is not None:
             progress(min(done, total), total)
-        if not chunk_size:
-            break
+
+    iterator = source.subjects()
+    pieces: Iterator[list[Term]] = iter(lambda: list(itertools.islice(iterator, chunk_size)) if chunk_size
+                                        else list(iterator), [])
+    pool: _Pool | None = None
+    try:
+        for chunk in pieces:
+            focus = list(dict.fromkeys(chunk))
+            subjects += len(focus)
+            chunks += 1
+            if processes > 1 and pool is None and chunk_size and len(chunk) == chunk_size:
+                pool = _Pool(processes, shapes, lang)  # a full piece: there may be more
+            if pool is None:
+                merge(*validate_focus(source, focus, shapes, reach, lang))
+            else:
+                around = neighbourhood(source, focus, reach)
+                for report, piece, own in pool.submit(around, focus, _targets(focus, reach)):
+                    merge(_about(report, piece, source, lang), own)
+            if not chunk_size:
+                break
+        if pool is not None:
+            for report, piece, own in pool.drain():
+                merge(_about(report, piece, source, lang), own)
+    finally:
+        if pool is not None:
+            pool.close()
     if progress is not None:
         progress(total, total)
     return ChunkedValidation(report_of(found, labels, lang), done, subjects, chunks, whole, reach.problems)
+
+
+# --------------------------------------------------------------------------------------------------
+# Worker processes
+# --------------------------------------------------------------------------------------------------
+
+
+def _validate_piece(data: bytes, focus: list[str] | None, shapes: Graph, lang: str) -> Report:
+    """pyshacl on one piece, sent as N-Triples."""
+    store = ox.Store()
+    # ox.parse keeps blank node labels (a store's loaders rename them): results must name the
+    # parent's nodes.
+    store.extend(ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
+    return validate(store, shapes=shapes, lang=lang, focus=focus)
+
+
+def _worker_main() -> None:
+    """``python -m cohesio.validation_chunks``: validate the pieces read from stdin, one at a time.
+
+    The first message is (shapes as Turtle, language); then each is (N-Triples, focus IRIs or None),
+    answered with a :class:`Report` (or an error text). Pickles over pipes, between processes of the
+    same program only.
+    """
+    import pickle
+    import traceback
+
+    reader, writer = sys.stdin.buffer, sys.stdout.buffer
+    shapes_text, lang = pickle.load(reader)
+    shapes = Graph().parse(data=shapes_text, format="turtle")
+    while True:
+        try:
+            data, focus = pickle.load(reader)
+        except EOFError:
+            return
+        try:
+            answer: object = _validate_piece(data, focus, shapes, lang)
+        except Exception:  # noqa: BLE001 - sent back to the parent, which raises it
+            answer = traceback.format_exc()
+        pickle.dump(answer, writer, protocol=pickle.HIGHEST_PROTOCOL)
+        writer.flush()
+
+
+class _Pool:
+    """Worker processes validating pieces: one piece per worker at a time, results in order.
+
+    Plain subprocesses (``python -m cohesio.validation_chunks``) rather than multiprocessing: its
+    "spawn" re-runs the caller's main script in every worker (any script calling build() without a
+    ``__main__`` guard would then fail), and "fork" would copy a process holding an open RocksDB
+    store and its threads. A worker is only ever written to while it waits for a piece, so neither
+    side can block on a full pipe while the other does too.
+    """
+
+    def __init__(self, processes: int, shapes: Graph, lang: str) -> None:
+        import pickle
+        import subprocess
+
+        # The workers import cohesio from where this process did (a checkout, a test's sys.path).
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self.workers = [subprocess.Popen([sys.executable, "-m", "cohesio.validation_chunks"], env=env,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                        for _ in range(processes)]
+        hello = pickle.dumps((shapes.serialize(format="turtle"), lang), protocol=pickle.HIGHEST_PROTOCOL)
+        for worker in self.workers:
+            worker.stdin.write(hello)
+            worker.stdin.flush()
+        self.idle = collections.deque(self.workers)
+        self.busy: collections.deque = collections.deque()  # (worker, focus, own triples), oldest first
+
+    def submit(self, around: Neighbourhood, focus: list[Term], targets: list[str] | None) -> list[tuple]:
+        """Send a piece to a free worker (waiting for the oldest one if none is); return the pieces
+        finished meanwhile, as (report, focus, own triples)."""
+        import pickle
+
+        finished = [] if self.idle else [self._receive()]
+        data = around.store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+        worker = self.idle.popleft()
+        worker.stdin.write(pickle.dumps((data, targets), protocol=pickle.HIGHEST_PROTOCOL))
+        worker.stdin.flush()
+        self.busy.append((worker, focus, around.own_triples))
+        return finished
+
+    def _receive(self) -> tuple:
+        import pickle
+
+        worker, focus, own = self.busy.popleft()
+        try:
+            answer = pickle.load(worker.stdout)
+        except EOFError:
+            raise RuntimeError(
+                f"Un processus de validation s'est arrêté (code {worker.wait()}). / "
+                f"A validation process stopped (exit code {worker.returncode}).") from None
+        if isinstance(answer, str):
+            raise RuntimeError(f"Échec de la validation d'un morceau. / A piece could not be validated.\n{answer}")
+        self.idle.append(worker)
+        return answer, focus, own
+
+    def drain(self) -> list[tuple]:
+        return [self._receive() for _ in range(len(self.busy))]
+
+    def close(self) -> None:
+        for worker in self.workers:
+            try:
+                worker.stdin.close()
+            except OSError:
+                pass
+        for worker in self.workers:
+            try:
+                worker.wait(timeout=10)
+            except Exception:  # noqa: BLE001 - stuck or already gone: do not leave it behind
+                worker.kill()
+                worker.wait()
+            worker.stdout.close()
+
+
+if __name__ == "__main__":
+    _worker_main()
