@@ -327,3 +327,22 @@ def test_restricting_the_targets_keeps_the_checks_of_nested_shapes(shapes, fixtu
     about = {v for v in whole.violations if v.focus == focus}
     assert about
     assert set(validate(data, shapes=shapes, focus=[focus]).violations) == about
+
+
+def test_cohesio_validate_reads_quad_formats_and_gives_the_line_of_a_syntax_error(tmp_path):
+    """Files given to ``cohesio validate`` go through pyoxigraph's parsers: N-Quads and TriG too."""
+    from cohesio.build import check_files
+    from cohesio.config import load_settings
+    from cohesio.validation import UnusableInput
+
+    settings = load_settings(None, environ={}, project_dir=ROOT)
+    good = tmp_path / "one.nq"
+    good.write_text(f'<{RENNES_CITY}> <{LABEL}> "Stadt Rennes"@de <http://example.org/g> .\n', encoding="utf-8")
+    report, checked = check_files(settings, [good], with_project=False)
+    assert checked == 1 and {(v.focus, v.constraint) for v in report.violations} == set()  # untyped: no target
+    bad = tmp_path / "two.nq"
+    bad.write_text(good.read_text(encoding="utf-8") + "<http://example.org/a> <http://example.org/b> c .\n",
+                   encoding="utf-8")
+    with pytest.raises(UnusableInput) as unusable:
+        check_files(settings, [bad], with_project=False)
+    assert unusable.value.file == bad and unusable.value.line == 2
