@@ -7,10 +7,13 @@ A refused build deletes its staging directory and leaves the published version u
 
 from __future__ import annotations
 
+import gc
+import gzip
 import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,7 +29,9 @@ from cohesio.contributions import history, log
 from cohesio.contributions.writer import replay, write_lock
 from cohesio.publishing.dumps import write_artefacts
 from cohesio.sources import GROUPS, SourceFile, discover, open_bytes, read_quads, rebase
-from cohesio.validation import Report, UnusableInput, load_data, union_graph, validate
+from cohesio.validation import (Report, UnusableInput, format_of, load_data, load_shapes, union_graph,
+                                validate)
+from cohesio.validation_chunks import CHUNK_SUBJECTS, StoredGraphs, validate_in_chunks
 
 #: Called with (step name, amount done, total) so the CLI can draw progress bars.
 Progress = Callable[[str, int, int], None]
@@ -103,34 +108,80 @@ _UPWARD = tuple(
 )
 
 
-def geography_neighbourhood(store: ox.Store, base_iri: str) -> rdflib.Graph:
-    """The part of the official geography the other graphs point at, with its parents.
+def geography_nodes(store: ox.Store, base_iri: str, graphs: Iterable[str]) -> set[ox.NamedNode]:
+    """The territories of the official geography that ``graphs`` point at, with their parents.
 
     Validating 35,000 communes with pyshacl at every build would cost minutes for data that is
     generated, not edited; the geography is validated in full when it is generated
-    (``cohesio geography``), and here only where the guide's data touches it, so that dangling
-    links, wrong classes and wrong codes are still caught. A walk over ``quads_for_pattern`` is
-    used rather than one SPARQL property-path query, which pyoxigraph evaluates over the whole
-    geography (minutes instead of milliseconds).
+    (``cohesio geography``) or first built (:func:`validate_reference`), and at every build only where
+    the guide's data touches it, so that dangling links, wrong classes and wrong codes are still
+    caught. The walk starts from the geography's own subjects (tens of thousands, whatever the size
+    of the edited data) and asks the index whether an edited graph points at each, rather than
+    listing every object of the edited graphs; a walk over ``quads_for_pattern`` is used rather than
+    one SPARQL property-path query, which pyoxigraph evaluates over the whole geography (minutes
+    instead of milliseconds). Nodes are returned as stored (under ``base_iri``).
     """
     geo = ox.NamedNode(GROUPS[3].graph_iri(base_iri))
+    pointing = [ox.NamedNode(g) for g in graphs if g != geo.value]
     # The graph IRI is ours, not user input, so it can be written into the query text.
-    seeds = store.query(f"SELECT DISTINCT ?t WHERE {{ GRAPH ?g {{ ?s ?p ?t }} FILTER(isIRI(?t) && ?g != {geo}) }}")
-    todo = [solution["t"] for solution in seeds]
+    subjects = {row["s"] for row in store.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH {geo} {{ ?s ?p ?o }} }}")
+                if isinstance(row["s"], ox.NamedNode)}
+    seeds = [node for node in subjects
+             if any(next(iter(store.quads_for_pattern(None, None, node, g)), None) is not None for g in pointing)]
+    upward = {rebase(p, CANONICAL_BASE_IRI, base_iri) for p in _UPWARD}
     seen: set[ox.NamedNode] = set()
-    result = rdflib.Graph()
+    todo = seeds
     while todo:
         node = todo.pop()
         if node in seen:
             continue
         seen.add(node)
         for quad in store.quads_for_pattern(node, None, None, geo):
+            # Under another base, coh:intercommunality is stored rebased, hence ``upward``.
+            if quad.predicate in upward and isinstance(quad.object, ox.NamedNode):
+                todo.append(quad.object)
+    return {node for node in seen if node in subjects}
+
+
+def edited_graph_iris(base_iri: str) -> list[str]:
+    """The graphs SHACL checks in full at every build: the edited sources and the contributions."""
+    names = [g.name for g in GROUPS if g.validated_in_full] + [history.CONTRIBUTIONS_GRAPH]
+    return [f"{base_iri}graph/{name}" for name in names]
+
+
+def geography_neighbourhood(store: ox.Store, base_iri: str) -> rdflib.Graph:
+    """The triples of :func:`geography_nodes` (pointed at from any other graph), canonical, in rdflib.
+
+    What a build validates of the geography, as one graph: for tools that want it as a file (the scale
+    benchmark's raw pyshacl run, the fault tests' small project).
+    """
+    geo = ox.NamedNode(GROUPS[3].graph_iri(base_iri))
+    others = [g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g != geo]
+    result = rdflib.Graph()
+    for node in geography_nodes(store, base_iri, others):
+        for quad in store.quads_for_pattern(node, None, None, geo):
             s, p, o = (rebase(t, base_iri, CANONICAL_BASE_IRI) for t in (quad.subject, quad.predicate, quad.object))
             result.add((_to_rdflib(s), _to_rdflib(p), _to_rdflib(o)))
-            # ``p`` is canonical: under another base, coh:intercommunality is stored rebased.
-            if p in _UPWARD and isinstance(quad.object, ox.NamedNode):
-                todo.append(quad.object)
     return result
+
+
+def validate_graphs(store: ox.Store, base_iri: str, graphs: list[str], shapes_path: Path, lang: str,
+                    with_geography: bool = True, progress: Progress = _noop,
+                    chunk_size: int | None = CHUNK_SUBJECTS, processes: int = 1) -> tuple[Report, int]:
+    """Validate ``graphs`` of ``store`` (and the part of the geography they point at) in pieces.
+
+    This is what a build and ``cohesio validate`` check: pyshacl sees ``chunk_size`` resources at a
+    time with their neighbourhood (:mod:`cohesio.validation_chunks`), never the whole graph, so the
+    memory it takes does not grow with the data; ``processes`` run pyshacl side by side. Returns the
+    report and the number of triples checked.
+    """
+    context = geography_nodes(store, base_iri, graphs) if with_geography else set()
+    source = StoredGraphs(store, graphs, base_iri, context_graph=GROUPS[3].graph_iri(base_iri),
+                          context_nodes=context)
+    result = validate_in_chunks(source, load_shapes(shapes_path), lang, chunk_size=chunk_size,
+                                progress=lambda done, total: progress("validate", done, total),
+                                processes=processes)
+    return result.report, result.triples
 
 
 def check_files(settings: Settings, files: list[Path], with_project: bool = True,
@@ -139,37 +190,65 @@ def check_files(settings: Settings, files: list[Path], with_project: bool = True
 
     As in a build, the part of the official geography the data points at is added, so links to
     communes and départements are not reported as dangling; ``everything`` validates the whole
-    geography instead. Returns the report and the number of triples checked. Raises
-    :class:`UnusableInput` for a file that does not parse.
+    geography instead. The files are loaded into a temporary on-disk store (the build's loader, so the
+    same syntax is accepted) and validated in pieces like a build. Returns the report and the number of
+    triples checked. Raises :class:`UnusableInput` for a file that does not parse.
     """
     sources = discover(settings.project_dir) if with_project else []
-    edited = [s.path for s in sources if everything or s.group.validated_in_full] + list(files)
-    data = load_data(edited)
-    extra = rdflib.Graph()
-    reference = [s for s in sources if not s.group.validated_in_full]
-    if reference and not everything:
-        store = ox.Store()  # in memory: the geography loads in about a second
-        for source in reference:
-            with open_bytes(source.path) as stream:
-                store.bulk_load(stream, format=source.format,
-                                to_graph=ox.NamedNode(source.group.graph_iri(CANONICAL_BASE_IRI)))
-        checked = ox.NamedNode(CANONICAL_BASE_IRI + "graph/checked")
-        for s_, p_, o_ in union_graph(data):
-            store.add(ox.Quad(_to_oxigraph(s_), _to_oxigraph(p_), _to_oxigraph(o_), checked))
-        extra = geography_neighbourhood(store, CANONICAL_BASE_IRI)
-    graph = union_graph(data, extra)
-    report = validate(graph, shapes_path=settings.shapes_dir / "cohesio.shapes.ttl", lang=settings.lang)
-    return report, len(graph)
+    base = CANONICAL_BASE_IRI
+    checked = f"{base}graph/checked"
+    graphs = [g.graph_iri(base) for g in GROUPS if g.validated_in_full or everything] + [checked]
+    with tempfile.TemporaryDirectory(prefix="cohesio-validate-") as tmp:
+        # On disk: a graph's quads then come grouped by subject (see StoredGraphs.subjects).
+        store = ox.Store(tmp)
+        try:
+            load_sources(store, sources, base)
+            for path in files:
+                _load_checked(store, path, ox.NamedNode(checked))
+            report, count = validate_graphs(store, base, graphs, settings.shapes_dir / "cohesio.shapes.ttl",
+                                            settings.lang, with_geography=not everything,
+                                            chunk_size=settings.validation_chunk,
+                                            processes=settings.validation_processes)
+        finally:
+            del store
+            _release()
+    return report, count
 
 
-def _to_oxigraph(term: rdflib.term.Node):
-    if isinstance(term, rdflib.URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, rdflib.BNode):
-        return ox.BlankNode(str(term))
-    if term.language:
-        return ox.Literal(str(term), language=term.language)
-    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or rdflib.XSD.string)))
+def _release() -> None:
+    """Close a store whose last reference was just dropped, now rather than at some later collection.
+
+    rdflib's SPARQL parser (pyshacl parses the shapes' queries with it) leaves reference cycles that
+    hold the frames it was called from, and so the store the validation was reading: until the cycle
+    collector runs, the store stays open, and RocksDB may still write into a directory that has been
+    published (renamed) or removed. A build does this once.
+    """
+    gc.collect()
+
+
+#: pyoxigraph's parser for each of the formats ``cohesio validate`` accepts (validation.format_of).
+_OX_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "nquads": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+    "json-ld": ox.RdfFormat.JSON_LD,
+    "xml": ox.RdfFormat.RDF_XML,
+}
+
+
+def _load_checked(store: ox.Store, path: Path, graph: ox.NamedNode) -> None:
+    """Load one file given to ``cohesio validate`` into ``graph`` (quad formats: their graphs merged,
+    since validation reads the union). Raises :class:`UnusableInput` with the line of a syntax error."""
+    fmt, gz = format_of(path)
+    try:
+        with (gzip.open(path, "rb") if gz else path.open("rb")) as stream:
+            quads = ox.parse(stream, format=_OX_FORMATS[fmt], base_iri=path.resolve().as_uri())
+            store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads)
+    except SyntaxError as exc:
+        raise UnusableInput(path, getattr(exc, "lineno", None), str(exc)) from None
+    except (OSError, EOFError) as exc:
+        raise UnusableInput(path, None, str(exc) or type(exc).__name__) from None
 
 
 def _to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Node:
@@ -194,15 +273,6 @@ def build(settings: Settings, progress: Progress = _noop) -> BuildResult:
     shapes = sorted(settings.shapes_dir.glob("*.ttl"))
     digest, per_file = fingerprint([s.path for s in sources] + shapes, settings.base_iri, project)
 
-    started = time.perf_counter()
-    # Parse the edited sources first with rdflib: it reports the file and line of a syntax error,
-    # and the same graph is what SHACL validates.
-    progress("parse", 0, 1)
-    checked = [s.path for s in sources if s.group.validated_in_full]
-    data = load_data(checked)
-    progress("parse", 1, 1)
-    timings["parse"] = time.perf_counter() - started
-
     store_dir = settings.store_path
     # The write lock: a change accepted while this build runs would otherwise be published by the
     # writer, then hidden by this build's version, which read the log before it.
@@ -218,7 +288,7 @@ def build(settings: Settings, progress: Progress = _noop) -> BuildResult:
             digest = overall.hexdigest()
         staged = versions.staging_dir(store_dir)
         try:
-            report, manifest = _stage(settings, sources, per_file, digest, data, staged, timings, progress)
+            report, manifest = _stage(settings, sources, per_file, digest, staged, timings, progress)
             version = versions.publish(store_dir, staged, manifest["version"], manifest)
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
@@ -272,12 +342,15 @@ def validate_reference(settings: Settings, sources: list[SourceFile], per_file: 
     return report
 
 
-def _stage(settings: Settings, sources: list[SourceFile], per_file: dict[str, str], digest: str, data,
+def _stage(settings: Settings, sources: list[SourceFile], per_file: dict[str, str], digest: str,
            staged: Path, timings: dict[str, float], progress: Progress) -> tuple[Report, dict]:
     """Load the staged store, validate it, write the artefacts next to it, return the manifest.
 
     The store is closed on every way out of this function, so a refused build releases its lock
-    and files before the staging directory is removed.
+    and files before the staging directory is removed. A file that does not parse stops the load
+    with its line (:class:`UnusableInput`); the edited graphs, as the accepted contributions left
+    them, are then validated from the store in pieces (:func:`validate_graphs`): no second copy of
+    the data is made for SHACL, whatever its size.
     """
     store = ox.Store(str(staged / versions.STORE))
     try:
@@ -291,16 +364,10 @@ def _stage(settings: Settings, sources: list[SourceFile], per_file: dict[str, st
             timings["replay"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        progress("validate", 0, 1)
-        if last_change:
-            # The accepted contributions changed the edited graphs: validate them as they now are.
-            graph = edited_graphs(store, settings.base_iri)
-            for triple in geography_neighbourhood(store, settings.base_iri):
-                graph.add(ox.Quad(*(_to_oxigraph(t) for t in triple)))
-        else:
-            graph = union_graph(data, geography_neighbourhood(store, settings.base_iri))
-        report = validate(graph, shapes_path=settings.shapes_dir / "cohesio.shapes.ttl", lang=settings.lang)
-        progress("validate", 1, 1)
+        report, _ = validate_graphs(store, settings.base_iri, edited_graph_iris(settings.base_iri),
+                                    settings.shapes_dir / "cohesio.shapes.ttl", settings.lang, progress=progress,
+                                    chunk_size=settings.validation_chunk,
+                                    processes=settings.validation_processes)
         timings["validate"] = time.perf_counter() - started
         if not report.conforms:
             raise BuildRefused(report)
@@ -333,17 +400,7 @@ def _stage(settings: Settings, sources: list[SourceFile], per_file: dict[str, st
         return report, manifest
     finally:
         del store
-
-
-def edited_graphs(store: ox.Store, base_iri: str) -> ox.Store:
-    """The graphs SHACL checks in full at every build, in canonical IRIs, as one graph."""
-    names = [g.name for g in GROUPS if g.validated_in_full] + [history.CONTRIBUTIONS_GRAPH]
-    out = ox.Store()
-    for name in names:
-        graph = ox.NamedNode(f"{base_iri}graph/{name}")
-        out.extend(ox.Quad(*(rebase(t, base_iri, CANONICAL_BASE_IRI) for t in (q.subject, q.predicate, q.object)))
-                   for q in store.quads_for_pattern(None, None, None, graph))
-    return out
+        _release()
 
 
 def count_graphs(store: ox.Store, base_iri: str) -> dict[str, int]:

@@ -78,6 +78,11 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     #: How long a write waits for another write or a build to finish before answering 503, in seconds.
     write_lock_timeout: float = 30.0
+    #: Resources validated together by a build or ``cohesio validate`` (pyshacl sees one such piece
+    #: and its neighbourhood at a time: the memory it takes grows with this, not with the data).
+    validation_chunk: int = 2000
+    #: Processes running pyshacl on the pieces (1: in the build's own process).
+    validation_processes: int = 2
 
     def resolve(self, path: Path) -> Path:
         return path if path.is_absolute() else self.project_dir / path
@@ -140,7 +145,8 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(
             "Le backend « remote » demande remote_query_url. / The 'remote' backend needs remote_query_url."
         )
-    for name in ("workers", "threads", "query_processes", "max_rows", "max_query_bytes", "max_upload_bytes"):
+    for name in ("workers", "threads", "query_processes", "max_rows", "max_query_bytes", "max_upload_bytes",
+                 "validation_chunk", "validation_processes"):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name} doit être ≥ 1. / {name} must be ≥ 1.")
     for item in (i for i in re.split(r"[\s,]+", settings.write_tokens.strip()) if i):

@@ -15,6 +15,9 @@ Why this module exists rather than calling pyshacl directly:
   from the editorial graph; its commune comes from the geography; the quality categories live in the
   ontology graph). Provenance is kept by :func:`load_data` (one named graph per source directory) for
   the rest of the build; validation deliberately ignores it.
+* A large graph is not handed to :func:`validate` whole: :mod:`cohesio.validation_chunks` validates
+  a few thousand resources at a time, each with the part of the graph the rules read around it, and
+  merges the reports with :func:`report_of`, so a build's memory does not grow with the data.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import json
 import logging
 import re
 import xml.sax
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -47,6 +50,7 @@ __all__ = [
     "union_graph",
     "load_shapes",
     "validate",
+    "report_of",
 ]
 
 #: The shapes shipped with the project: <repo>/shapes/cohesio.shapes.ttl.
@@ -249,6 +253,12 @@ def _format_for(path: Path) -> tuple[str, bool]:
     return _FORMATS[suffixes[-1]], gz
 
 
+def format_of(path: Path) -> tuple[str, bool]:
+    """(format name, gzipped?) of a file ``cohesio validate`` is given, from its name; raises
+    :class:`UnusableInput` for a name no parser here reads."""
+    return _format_for(Path(path))
+
+
 def _default_graph_name(path: Path, base: str) -> URIRef:
     """The named graph a file belongs to, after the directory it sits in (docs/model.md):
     ontology/ → graph/ontology, data/guide → graph/guide, and so on. Files elsewhere (test fixtures)
@@ -429,6 +439,7 @@ def validate(
     ontology: Graph | None = None,
     shapes: Graph | None = None,
     base_iri: str | None = None,
+    focus: Collection[str] | None = None,
 ) -> Report:
     """Validate ``data`` against the SHACL shapes and return a :class:`Report`.
 
@@ -442,10 +453,17 @@ def validate(
 
     ``lang`` chooses which label of each resource is shown (``focus_label``); both messages are
     always kept.
+
+    ``focus`` (IRIs) restricts the shapes' targets to those nodes: the rest of ``data`` is only
+    there to be read (the neighbours of a piece, :mod:`cohesio.validation_chunks`). Nested shapes
+    (sh:node, sh:property, sh:or…) still see every node; see :func:`_patch_pyshacl_focus`.
     """
     import pyshacl  # imported here: it is slow to import and not every command validates
 
     _patch_pyshacl_truthiness()
+    options = {}
+    if focus and _patch_pyshacl_focus():
+        options["focus_nodes"] = list(focus)
 
     shapes_graph = shapes if shapes is not None else load_shapes(shapes_path, base_iri)
     data_graph = _data_store(data, ontology)
@@ -460,30 +478,36 @@ def validate(
         meta_shacl=False,
         inplace=True,  # data_graph is our own fresh copy: no need for pyshacl to clone it again
         debug=False,
+        **options,
     )
     if not isinstance(results_graph, Graph):  # pyshacl returns a failure object on broken shapes
         raise RuntimeError(f"SHACL validation could not run: {_text}")
 
-    violations = tuple(
-        sorted(
-            {
-                _to_violation(results_graph, shapes_graph, data_graph, r, lang)
-                # Only the report's own results: results of nested shapes (sh:node, sh:or) are
-                # attached as sh:detail and would otherwise show up as rules nobody wrote.
-                for report in results_graph.subjects(RDF.type, SH.ValidationReport)
-                for r in results_graph.objects(report, SH.result)
-            },
-            key=_sort_key,
-        )
-    )
-    conforms = not any(v.severity == "Violation" for v in violations)
+    violations = {
+        _to_violation(results_graph, shapes_graph, data_graph, r, lang)
+        # Only the report's own results: results of nested shapes (sh:node, sh:or) are
+        # attached as sh:detail and would otherwise show up as rules nobody wrote.
+        for report in results_graph.subjects(RDF.type, SH.ValidationReport)
+        for r in results_graph.objects(report, SH.result)
+    }
     labels: dict[str, dict[str, str]] = {}
     for focus in {v.focus for v in violations}:
         node = BNode(focus[2:]) if focus.startswith("_:") else URIRef(focus)
         labels[focus] = {
             code: label for code in ("fr", "en") if (label := _label(data_graph, node, code, strict=True))
         }
-    return Report(conforms=conforms, violations=violations, lang=lang, labels=labels)
+    return report_of(violations, labels, lang)
+
+
+def report_of(violations: Iterable[Violation], labels: Mapping[str, Mapping[str, str]], lang: str = "en") -> Report:
+    """A :class:`Report` of these results: deduplicated, sorted, non-conforming if one is a Violation.
+
+    One place for the rule, so that a report merged from several validation runs (the build's
+    pieces, :mod:`cohesio.validation_chunks`) reads exactly like the report of one run.
+    """
+    ordered = tuple(sorted(set(violations), key=_sort_key))
+    conforms = not any(v.severity == "Violation" for v in ordered)
+    return Report(conforms=conforms, violations=ordered, lang=lang, labels=dict(labels))
 
 
 def _patch_pyshacl_truthiness() -> None:
@@ -501,6 +525,47 @@ def _patch_pyshacl_truthiness() -> None:
         return
     if "__bool__" not in OxigraphDataGraph.__dict__:
         OxigraphDataGraph.__bool__ = lambda self: True  # type: ignore[attr-defined]
+
+
+def _patch_pyshacl_focus() -> bool:
+    """Make pyshacl's ``focus_nodes`` option restrict the targets only, not what nested shapes check.
+
+    pyshacl filters the focus nodes of *every* shape evaluation by that option, including those of
+    a shape evaluated on a value (sh:node, sh:or, sh:qualifiedValueShape…): the value is not in the
+    list, so the nested shape silently conforms and the violation is lost (an initiative whose theme
+    is outside the themes scheme validates). Here the filter is lifted while a shape is evaluated on
+    given nodes, and kept for a shape evaluated on its targets, which is what the option means. The
+    list is also made a set: pyshacl tests membership once per target. Returns False when this
+    version of pyshacl does not have what the patch relies on: the option is then not used.
+    """
+    try:
+        from pyshacl.pytypes import SHACLExecutor
+        from pyshacl.shape import Shape
+    except ImportError:  # pragma: no cover - older/newer pyshacl
+        return False
+    if not hasattr(SHACLExecutor, "focus_nodes"):  # pragma: no cover
+        return False
+    if getattr(Shape.validate, "_cohesio_focus", False):
+        return True
+    original = Shape.validate
+
+    def validate(self, executor, target_graph, focus=None, _evaluation_path=None):  # noqa: ANN001
+        chosen = executor.focus_nodes
+        if not chosen:
+            return original(self, executor, target_graph, focus=focus, _evaluation_path=_evaluation_path)
+        if focus is None:  # a shape evaluated on its targets: the chosen ones only
+            if not isinstance(chosen, frozenset):
+                executor.focus_nodes = frozenset(chosen)
+            return original(self, executor, target_graph, focus=focus, _evaluation_path=_evaluation_path)
+        executor.focus_nodes = None  # a shape evaluated on given nodes: all of them
+        try:
+            return original(self, executor, target_graph, focus=focus, _evaluation_path=_evaluation_path)
+        finally:
+            executor.focus_nodes = chosen
+
+    validate._cohesio_focus = True  # type: ignore[attr-defined]
+    Shape.validate = validate  # type: ignore[method-assign]
+    return True
 
 
 def _data_store(data, ontology: Graph | None):
