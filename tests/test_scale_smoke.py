@@ -133,3 +133,29 @@ def test_markdown_has_every_table(report):
     assert "build ÷ (raw load + raw pyshacl)" in md and "pages only" in md
     assert report["command"].startswith("nice -n 10 .venv/bin/python benchmarks/scale.py --tiny")
     assert report["machine"]["cpus"] >= 1
+
+
+def _size(initiatives: int, guide: int, raw: dict | None) -> dict:
+    entry = {"initiatives": initiatives, "triples": guide * 2,
+             "build": {"counts": {"ontology": 300, "guide": guide, "editorial": guide // 10, "geography": 250_000},
+                       "timings": {"load": 1.0, "parse": 0.0, "validate": 2.0}, "wall_seconds": 10.0},
+             "raw_load": {"seconds": 1.0}}
+    if raw is not None:
+        entry["raw_shacl"] = {"rdflib": raw}
+    return entry
+
+
+def test_raw_shacl_lower_bound_scales_from_the_largest_measured_size():
+    small = _size(10, 1_000, {"parse_seconds": 1.0, "validate_seconds": 9.0, "triples": 1_000})
+    middle = _size(100, 10_000, {"parse_seconds": 5.0, "validate_seconds": 195.0, "triples": 20_000})
+    big = _size(1000, 100_000, {"status": "not run (above --shacl-max 100)"})
+    sizes = [small, middle, big]
+    assert scale.raw_shacl_lower_bound(middle, sizes) is None  # measured: no bound
+    seconds, ref = scale.raw_shacl_lower_bound(big, sizes)
+    assert ref is middle
+    # 200 s for 20,000 triples = 0.01 s per triple, times the big size's edited graphs (300 + 100,000 + 10,000)
+    assert seconds == pytest.approx(0.01 * 110_300)
+    table = scale.render_markdown({"settings": {"shacl_budget": 900, "mem_limit": 16}, "sizes": sizes})
+    row = next(line for line in table.splitlines() if line.startswith("| 1,000 |"))
+    assert "≥ 1,103 (linear lower bound¹)" in row and f"≤ {10.0 / (1.0 + 1103.0):.2f}×" in row
+    assert "¹ raw pyshacl was not run at this size" in table
