@@ -106,3 +106,49 @@ def test_browse_in_a_real_browser(real_server, browser):
         time.sleep(0.3)
     assert "micro-creche" in query
     b.save_screenshot(str(ARTIFACTS / "sparql-prefilled.png"))
+
+
+def _run_in_editor(b, base: str, lang: str, query: str, expect: set[str]) -> dict:
+    """Open the editor in ``lang``, run ``query`` and return what the page shows once it answered."""
+    b.get(f"{base}/sparql?lang={lang}")
+    deadline = time.monotonic() + 15
+    while not b.execute_script("return !!window.cohesioEditor"):
+        assert time.monotonic() < deadline, "the editor did not start"
+        time.sleep(0.2)
+    b.execute_script("var y = window.cohesioEditor.getTab().getYasqe(); y.setValue(arguments[0]); y.query();", query)
+    while True:
+        shown = b.execute_script("""
+            var chip = document.querySelector('.yasr_response_chip');
+            var root = document.getElementById('yasgui');
+            var titles = Array.prototype.map.call(root.querySelectorAll('[title]'), function (e) { return e.title; });
+            var placeholders = Array.prototype.map.call(root.querySelectorAll('[placeholder]'), function (e) { return e.placeholder; });
+            var header = document.querySelector('.yasr_header');
+            return {chip: chip ? chip.innerText : '', text: root.innerText, titles: titles, placeholders: placeholders,
+                    header: header ? header.innerText : '',
+                    cells: Array.prototype.map.call(root.querySelectorAll('td'), function (e) { return e.innerText; }),
+                    query: window.cohesioEditor.getTab().getYasqe().getValue()};""")
+        # the tab may still show an earlier answer (YASGUI keeps the last one): wait for this one's values
+        if shown["chip"] and all(value in {cell.strip().strip('"') for cell in shown["cells"]} for value in expect):
+            return shown
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.2)
+
+
+def test_the_editor_speaks_french_without_touching_the_query_or_the_results(real_server, browser):
+    # A value that is also one of YASGUI's texts: it must stay as the data says, in the query and the table.
+    query = 'SELECT ?x WHERE { VALUES ?x { "Table" "Simple view" "Response" } }'
+    values = {"Table", "Simple view", "Response"}
+    fr = _run_in_editor(browser, real_server, "fr", query, values)
+    assert fr["chip"].startswith("3 résultats en ") and fr["chip"].endswith(" s"), fr["chip"]
+    assert "Vue simple" in fr["header"] and "Simple view" not in fr["header"] and "Tableau" in fr["header"]
+    assert "Lignes par page :" in fr["header"] and "Page size" not in fr["header"]
+    assert "Exécuter la requête" in fr["titles"] and "Run query" not in fr["titles"]
+    assert "Filtrer les résultats" in fr["placeholders"]
+    assert "Lignes 1 à 3 sur 3" in fr["text"]
+    assert {"Table", "Simple view", "Response"} <= {cell.strip().strip('"') for cell in fr["cells"]}, fr["cells"]
+    assert fr["query"] == query
+    browser.save_screenshot(str(ARTIFACTS / "editor-fr.png"))
+    en = _run_in_editor(browser, real_server, "en", query, values)
+    assert en["chip"].startswith("3 results in "), en["chip"]
+    assert "Run query" in en["titles"] and "Exécuter la requête" not in en["titles"]
+    assert "Simple view" in en["header"] and "Vue simple" not in en["text"]

@@ -126,6 +126,55 @@ def examples(lang: str) -> tuple[list[Example], str | None]:
         return [], str(exc)
 
 
+def yasgui_texts() -> dict[str, str]:
+    """YASGUI's own texts, which its npm build writes in English only, in the page language.
+
+    The page swaps them as YASGUI draws its controls (``editor.html``): only exact texts of labels,
+    buttons, titles and placeholders, never the query or the results. Only those that differ from
+    the English are sent."""
+    texts = {
+        "Run query": _("Run query"),
+        "Share query": _("Share query"),
+        "Add tab": _("Add tab"),
+        "Close tab": _("Close tab"),
+        "Open settings": _("Open settings"),
+        "Request method": _("Request method"),
+        "Search or add an endpoint": _("Search or add an endpoint"),
+        "Clear endpoint": _("Clear endpoint"),
+        "Table": _("Table"),
+        "Response": _("Response"),
+        "Simple view": _("Simple view"),
+        "Ellipse": _("Shorten values"),
+        "Filter query results": _("Filter query results"),
+        "Download result": _("Download result"),
+        "Download not supported": _("Download not supported"),
+        "Show all": _("Show all"),
+        "Page size:": _("Rows per page:"),
+        "Shorten": _("Shorten"),
+        "cannot render result": _("cannot render result"),
+        "Try query in a new browser window": _("Try query in a new browser window"),
+        "Unable to get response from endpoint. Possible reasons:":
+            _("Unable to get response from endpoint. Possible reasons:"),
+        "Incorrect endpoint URL": _("Incorrect endpoint URL"),
+        "Endpoint is down": _("Endpoint is down"),
+    }
+    return {english: text for english, text in texts.items() if text != english}
+
+
+def table_language() -> dict[str, str]:
+    """The results table's texts (DataTables' ``language`` option, which YASR passes through)."""
+    return {
+        "info": _("Rows _START_ to _END_ of _TOTAL_"),
+        "infoEmpty": _("No rows"),
+        "infoFiltered": _("(filtered from _MAX_ rows)"),
+        "zeroRecords": _("No matching rows"),
+        "emptyTable": _("No results"),
+        "lengthMenu": _("_MENU_ rows per page"),
+        "loadingRecords": _("Loading…"),
+        "search": _("Search:"),
+    }
+
+
 def editor_page() -> Response:
     """The editor page for the current request (called by the ``/sparql`` handler)."""
     lang = get_lang()
@@ -138,6 +187,11 @@ def editor_page() -> Response:
         "defaultQuery": default_query(lang),
         "prefixes": PREFIXES,
         "tabName": _("Query"),
+        "texts": yasgui_texts(),
+        "tableLanguage": table_language(),
+        # "12 results in 0.03 seconds" as YASR writes it, rebuilt in the page language
+        "resultsInfo": {"one": _("{n} result in {s} s"), "many": _("{n} results in {s} s"),
+                        "response": _("Response in {s} s")},
         "examples": [{"name": e.name, "title": e.title, "query": e.query} for e in found],
     }
     html = render_template(
