@@ -41,6 +41,9 @@ def test_config_file_named_by_environment(tmp_path, monkeypatch):
         ('lang = "de"', "lang"),
         ("port = 70000", "port"),
         ("this is not toml", "illisible"),
+        ("query_memory_limit = -1", "query_memory_limit"),
+        ("query_memory_limit = 10", "query_memory_limit"),
+        ("query_process_recycle = -5", "query_process_recycle"),
     ],
 )
 def test_bad_settings_are_named_in_both_languages(tmp_path, monkeypatch, content, needle):
@@ -55,3 +58,11 @@ def test_bad_settings_are_named_in_both_languages(tmp_path, monkeypatch, content
 def test_missing_explicit_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_settings(Path(tmp_path / "nope.toml"), environ={})
+
+
+def test_query_memory_settings_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={"COHESIO_QUERY_MEMORY_LIMIT": "0", "COHESIO_QUERY_PROCESS_RECYCLE": "300"})
+    assert settings.query_memory_limit == 0 and settings.query_process_recycle == 300
+    defaults = load_settings(environ={})
+    assert defaults.query_memory_limit == 2048 and defaults.query_process_recycle == 512

@@ -55,6 +55,13 @@ class Settings:
     query_processes: int = 2
     #: Wall-clock bound of one query, in seconds; past it the query is killed and 503 answered.
     query_timeout: float = 30.0
+    #: Most memory one query process may allocate, in MiB (its heap: RLIMIT_DATA, Linux); a query
+    #: that needs more is stopped and answered 503, and the process replaced. 0: no bound.
+    query_memory_limit: int = 2048
+    #: A query process whose resident memory is above this many MiB after a query is replaced by a
+    #: fresh one, so that what one large query took is given back (serving memory stays bounded by
+    #: the settings, not by the size of the graph or of the last query). 0: never replaced.
+    query_process_recycle: int = 512
     #: Most rows (solutions or triples) a query returns; more are cut and the cut is announced.
     max_rows: int = 10000
     #: Largest query text accepted, in bytes (413 beyond).
@@ -159,6 +166,13 @@ def _validate(settings: Settings) -> Settings:
             )
     if settings.write_lock_timeout <= 0:
         raise ConfigError("write_lock_timeout doit être > 0. / write_lock_timeout must be > 0.")
+    for name in ("query_memory_limit", "query_process_recycle"):
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"{name} doit être ≥ 0 (0 : sans limite). / {name} must be ≥ 0 (0: no limit).")
+    if 0 < settings.query_memory_limit < 64:
+        raise ConfigError("query_memory_limit doit être 0 ou ≥ 64 (Mio) : un processus de requête en a besoin pour "
+                          "démarrer. / query_memory_limit must be 0 or ≥ 64 (MiB): a query process needs that much "
+                          "to start.")
     if settings.query_timeout <= 0:
         raise ConfigError("query_timeout doit être > 0. / query_timeout must be > 0.")
     if not 0 < settings.port < 65536:

@@ -61,8 +61,9 @@ class QueryTimeout(Exception):
 
 
 class QueryCrashed(Exception):
-    """The query process died while evaluating (e.g. the engine exhausted its stack): a server-side
-    failure of that one query, answered 503; a fresh process has taken its place."""
+    """The query process died while evaluating (e.g. the engine exhausted its stack, or the query
+    needed more memory than ``query_memory_limit``): a server-side failure of that one query,
+    answered 503; a fresh process has taken its place."""
 
 
 class PoolClosed(Exception):
@@ -136,11 +137,40 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def _worker_main(store_path: str, conn: Connection, parent: int | None = None, nice: int = 0) -> None:
+def _limit_heap(mib: int) -> None:
+    """Bound the memory this process may allocate (RLIMIT_DATA: heap and private mappings, not the
+    store's files). A query that needs more fails its allocation and the process ends: the server
+    answers 503 and starts a fresh one, instead of the machine swapping or the OOM killer choosing."""
+    if mib <= 0:
+        return
+    try:
+        import resource
+
+        limit = mib * 1024 * 1024
+        soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    except (ImportError, ValueError, OSError):  # not Linux, or not allowed: the time bound still holds
+        pass
+
+
+def resident_bytes() -> int:
+    """This process's resident memory now (not its peak), from /proc; 0 where unknown."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _worker_main(store_path: str, conn: Connection, parent: int | None = None, nice: int = 0,
+                 memory_limit_mib: int = 0) -> None:
     if parent is not None:
         _die_with_parent(parent)
     if nice:
         os.nice(nice)  # a heavy public query yields the CPU to pages and API calls
+    _limit_heap(memory_limit_mib)
     store = ox.Store.read_only(store_path)
     while True:
         try:
@@ -150,11 +180,15 @@ def _worker_main(store_path: str, conn: Connection, parent: int | None = None, n
         if job is None:
             return
         try:
-            conn.send(("ok", evaluate(store, job)))
+            reply: tuple = ("ok", evaluate(store, job))
         except QueryError as exc:
-            conn.send(("query-error", str(exc)))
+            reply = ("query-error", str(exc))
+        except MemoryError:  # Python's own allocations past the bound; the engine's abort the process
+            reply = ("memory", "")
         except Exception as exc:  # an engine failure must not kill the worker silently
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        # the resident memory after the query, so the pool can replace a process a large query grew
+        conn.send(reply + (resident_bytes(),))
 
 
 # ------------------------------------------------------------------ in the server
@@ -183,7 +217,7 @@ class QueryPool:
     """
 
     def __init__(self, store_path: Path | str, size: int = 2, timeout: float = 30.0, *, nice: int = 0,
-                 overflow: int = 0) -> None:
+                 overflow: int = 0, memory_limit_mib: int = 0, recycle_mib: int = 0) -> None:
         self._ctx = mp.get_context("spawn")  # no fork after threads: gunicorn and Flask use them
         self._store_path = str(store_path)
         self.timeout = timeout
@@ -192,6 +226,12 @@ class QueryPool:
         #: Extra processes started when every one is busy, so that a query arriving behind long
         #: ones starts at once instead of waiting for them (each is retired after its query).
         self.overflow = overflow
+        #: Heap bound of each query process (MiB, 0: none), and the resident size past which a
+        #: process is replaced after its query (MiB, 0: never).
+        self.memory_limit_mib = memory_limit_mib
+        self.recycle_mib = recycle_mib
+        #: Processes replaced because a query left them above ``recycle_mib`` (for tests and stats).
+        self.recycled = 0
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._all: list[_Worker] = []
@@ -212,7 +252,8 @@ class QueryPool:
 
     def _start(self) -> _Worker:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(self._store_path, child, os.getpid(), self.nice),
+        process = self._ctx.Process(target=_worker_main,
+                                    args=(self._store_path, child, os.getpid(), self.nice, self.memory_limit_mib),
                                     daemon=True, name="cohesio-query")
         process.start()
         child.close()
@@ -244,13 +285,14 @@ class QueryPool:
         if worker.store_path != self._store_path or not worker.process.is_alive():
             self._retire(worker)
             worker = self._spawn()
+        resident = 0  # the process's resident bytes after the query, as it reports them
         try:
             worker.conn.send(job)
             if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
                 self._retire(worker)
                 worker = self._spawn()
                 raise QueryTimeout()
-            status, payload = worker.conn.recv()
+            status, payload, resident = worker.conn.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             self._retire(worker)
             worker = self._spawn()
@@ -260,13 +302,43 @@ class QueryPool:
                 surplus = len(self._all) > self.size
             if self._closed or surplus:
                 self._retire(worker)
+            elif self.recycle_mib and resident > self.recycle_mib * 1024 * 1024:
+                self._replace_later(worker)
             else:
                 self._idle.put(worker)
         if status == "ok":
             return payload
         if status == "query-error":
             raise QueryError(payload)
+        if status == "memory":
+            raise QueryCrashed()
         raise RuntimeError(payload)
+
+    def _replace_later(self, worker: _Worker) -> None:
+        """Retire a process a query grew, and start its successor on the spawner thread: the answer
+        is not held up by the new process's start (the others serve meanwhile)."""
+        self.recycled += 1
+        self._retire(worker)
+
+        def started(future) -> None:  # noqa: ANN001
+            try:
+                fresh = future.result()
+            except Exception:  # noqa: BLE001 - the next run() spawns one if none is idle
+                return
+            if self._closed:
+                self._retire(fresh)
+            else:
+                self._idle.put(fresh)
+
+        try:
+            self._spawner.submit(self._start).add_done_callback(started)
+        except RuntimeError:  # the pool is closing
+            pass
+
+    def pids(self) -> list[int]:
+        """The query processes' ids (for tests and operators)."""
+        with self._lock:
+            return [w.process.pid for w in self._all if w.process.pid is not None]
 
     def _borrow(self, limit: float) -> _Worker:
         """An idle process; if none frees up within a moment, an extra one (up to ``overflow``)."""

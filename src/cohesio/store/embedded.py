@@ -31,11 +31,12 @@ class EmbeddedBackend:
         # Two pools: the library's own queries (pages, named queries) never wait behind the queries
         # anyone sends to /sparql, which run at a lower CPU priority and may overflow into extra
         # processes rather than queue behind long ones (benchmarks/load.py measures it).
+        memory = {"memory_limit_mib": settings.query_memory_limit, "recycle_mib": settings.query_process_recycle}
         self._pool = QueryPool(self._version.store_path, size=settings.query_processes,
-                               timeout=settings.query_timeout)
+                               timeout=settings.query_timeout, **memory)
         self._public = QueryPool(self._version.store_path, size=settings.query_processes,
                                  timeout=settings.query_timeout, nice=PUBLIC_NICENESS,
-                                 overflow=settings.query_processes)
+                                 overflow=settings.query_processes, **memory)
         self._graphs: list[str] | None = None
 
     def _refresh(self) -> None:
