@@ -36,3 +36,23 @@ def test_pages_benchmark_runs_on_published_stores(tmp_path_factory, tmp_path):
     rerendered = subprocess.run([sys.executable, str(REPO / "benchmarks" / "pages.py"), "--render",
                                  str(tmp_path / "out" / "pages-smoke.json")], capture_output=True, text=True, timeout=60)
     assert rerendered.returncode == 0 and (tmp_path / "out" / "pages-smoke.md").read_text(encoding="utf-8") == markdown
+
+
+def test_serving_memory_benchmark_compares_both_configurations(tmp_path_factory, tmp_path):
+    """benchmarks/serving_memory.py: the same requests on the same store, with and without the query
+    processes' memory bounds; every request answered, memory sampled, the ratio written."""
+    store = ld_support.real_store(tmp_path_factory)
+    argv = [sys.executable, str(REPO / "benchmarks" / "serving_memory.py"), "--store", f"real={store}",
+            "--pages", "4", "--timeout", "5", "--recycle", "1", "--tag", "smoke",
+            "--results-dir", str(tmp_path / "out"), "--work", str(tmp_path / "work")]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((tmp_path / "out" / "serving-memory-smoke.json").read_text(encoding="utf-8"))
+    entry = report["stores"]["real"]
+    for config in ("unbounded", "bounded"):
+        m = entry[config]
+        assert m["statuses"] == {"200": report["requests"]}, m["statuses"]
+        assert m["peak"]["rss"] >= m["start"]["rss"] > 0 and m["end"]["processes"] >= 3
+    assert entry["unbounded"]["settings"] == {"COHESIO_QUERY_MEMORY_LIMIT": "0", "COHESIO_QUERY_PROCESS_RECYCLE": "0"}
+    assert entry["bounded"]["settings"] == {"COHESIO_QUERY_PROCESS_RECYCLE": "1"}
+    assert "peak RSS: bounded ÷ unbounded" in (tmp_path / "out" / "serving-memory-smoke.md").read_text(encoding="utf-8")
