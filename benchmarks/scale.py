@@ -1152,7 +1152,15 @@ def render_markdown(report: dict) -> str:
     add("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for e in sizes:
         if "memory_peak" not in e:
-            add(f"| {_size_label(e)} | {e.get('triples', 0):,} | not served | | | | | | | | |")
+            pub = e.get("publishing") or {}
+
+            def mp0(v):
+                return "n/a" if not v or "median_ms" not in v else f"{fmt_ms(v)} / {v['p90_ms']:.1f}"
+            if pub:  # the run was stopped after the catalogue and VoID (the rest measured by other scripts)
+                add(f"| {_size_label(e)} | {e.get('triples', 0):,} | not measured in this run | | "
+                    f"{mp0(pub.get('catalog.ttl'))} | {mp0(pub.get('void'))} | | | | | |")
+            else:
+                add(f"| {_size_label(e)} | {e.get('triples', 0):,} | not served | | | | | | | | |")
             continue
         idle, peak = e["memory_idle"]["cohesio"], e["memory_peak"]["cohesio"]
         mem = (f"{idle['rss'] / MiB:,.0f} → {peak['rss'] / MiB:,.0f} MiB ({idle['pss'] / MiB:,.0f} → "
