@@ -317,7 +317,8 @@ class QueryPool:
     def _replace_later(self, worker: _Worker) -> None:
         """Retire a process a query grew, and start its successor on the spawner thread: the answer
         is not held up by the new process's start (the others serve meanwhile)."""
-        self.recycled += 1
+        with self._lock:  # request threads finish their queries concurrently
+            self.recycled += 1
         self._retire(worker)
 
         def started(future) -> None:  # noqa: ANN001
