@@ -9,8 +9,10 @@ One run:
    the published store;
 3. starts the real ``cohesio --store-dir DIR serve`` (gunicorn, 127.0.0.1, a free port) and measures
    it over HTTP POST; also a **breakdown** of where cohesio's time goes, layer by layer (cohesio's
-   serialiser in-process, + the query process hop, + Flask, + gunicorn/HTTP), and a gunicorn
-   "hello" app with the same settings (the HTTP cost no engine can remove);
+   serialiser in-process, + the query process hop, + Flask, + gunicorn/HTTP), a gunicorn "hello"
+   app with the same settings, and the **floor over HTTP** (benchmarks/floor_http.py: the same
+   ``Store.query`` behind the leanest HTTP server we could write, with no bound and no guard), which
+   is what any HTTP endpoint could reach on this machine;
 4. starts rdflib-endpoint (own venv, benchmarks/.venv-peers) on the same N-Quads and measures it;
 5. prints a table (ratios cohesio/floor and rdflib-endpoint/cohesio) and writes JSON + Markdown to
    benchmarks/results/.
@@ -90,6 +92,10 @@ QUERIES: tuple[Query, ...] = (
     Query("theme-practices", "selective", "labels of one theme's practices",
           "SELECT ?practice ?label WHERE {{ ?practice skos:inScheme <https://w3id.org/cohesio/id/scheme/practices> ;\n"
           "  dct:subject <{theme}> ; skos:prefLabel ?label }}"),
+    Query("theme-in-departement", "selective", "initiatives of one theme in one département's communes",
+          "SELECT ?i ?label WHERE {{ ?commune igeo:subdivisionDe <{departement}> .\n"
+          "  ?i dct:spatial ?commune ; dct:subject <{theme}> ; rdfs:label ?label .\n"
+          '  FILTER(lang(?label) = "fr") }}'),
     Query("departement", "selective", "initiatives of one département (igeo:subdivisionDe+)",
           "SELECT ?i ?label WHERE {{ ?i a coh:Initiative ; dct:spatial ?place ; rdfs:label ?label .\n"
           "  ?place igeo:subdivisionDe+ <{departement}> .\n"
@@ -413,13 +419,6 @@ def ratio(a: dict | None, b: dict | None, key: str = "median_ms", timeout: float
     return f"{a[key] / b[key]:.2f}×"
 
 
-def _plus(a: dict | None, b: dict | None) -> dict | None:
-    """The floor plus the bare HTTP round trip: what an ideal HTTP endpoint could reach."""
-    if not a or not b or "median_ms" not in a or "median_ms" not in b:
-        return None
-    return {"median_ms": a["median_ms"] + b["median_ms"]}
-
-
 def qps(entry: dict | None, c: int) -> str:
     if not entry:
         return "n/a"
@@ -441,18 +440,20 @@ def render_markdown(report: dict) -> str:
     lines.append("")
     lines.append("Latency at concurrency 1, median / p90 in ms (HTTP POST for the servers, in-process for the floor):")
     lines.append("")
-    lines.append("| query | rows | floor (pyoxigraph in-process) | cohesio | rdflib-endpoint | cohesio / floor "
-                 "| cohesio / (floor + HTTP hello) | rdflib-endpoint / cohesio |")
-    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    lines.append("| query | rows | floor (pyoxigraph in-process) | floor over HTTP | cohesio | rdflib-endpoint "
+                 "| floor over HTTP / floor | cohesio / floor | cohesio / floor over HTTP | rdflib-endpoint / cohesio |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for q in QUERIES:
         r = report["results"].get(q.name, {})
         rows = r.get("rows", {})
         rows_text = str(rows.get("floor", "?"))
         if len(set(rows.values())) > 1:
             rows_text += " (differ: " + ", ".join(f"{k} {v}" for k, v in rows.items()) + ")"
-        lines.append(f"| {q.name} ({q.kind}) | {rows_text} | {fmt_ms(r.get('floor'), t)} | {fmt_ms(r.get('cohesio'), t)} | "
-                     f"{fmt_ms(r.get('rdflib-endpoint'), t)} | **{ratio(r.get('cohesio'), r.get('floor'))}** | "
-                     f"{ratio(r.get('cohesio'), _plus(r.get('floor'), r.get('gunicorn hello')))} | "
+        over_http = r.get("floor over HTTP")
+        lines.append(f"| {q.name} ({q.kind}) | {rows_text} | {fmt_ms(r.get('floor'), t)} | {fmt_ms(over_http, t)} | "
+                     f"{fmt_ms(r.get('cohesio'), t)} | {fmt_ms(r.get('rdflib-endpoint'), t)} | "
+                     f"{ratio(over_http, r.get('floor'))} | **{ratio(r.get('cohesio'), r.get('floor'))}** | "
+                     f"{ratio(r.get('cohesio'), over_http)} | "
                      f"{ratio(r.get('rdflib-endpoint'), r.get('cohesio'), timeout=t)} |")
     lines.append("")
     lines.append(f"Throughput at concurrency {c} ({a['duration']:g} s per cell), queries/s:")
@@ -473,14 +474,16 @@ def render_markdown(report: dict) -> str:
     lines.append("Where cohesio's time goes, selective queries (concurrency 1, median ms, measured in the same "
                  "interleaved rounds; each layer includes the ones to its left):")
     lines.append("")
-    header = ["floor"] + list(LAYERS) + ["cohesio over HTTP (gunicorn)", "gunicorn hello (HTTP alone)"]
+    header = ["floor"] + list(LAYERS) + ["cohesio over HTTP (gunicorn)", "gunicorn hello (HTTP alone)",
+                                         "floor over HTTP (asyncio, no bounds)"]
     lines.append("| query | " + " | ".join(header) + " |")
     lines.append("| --- |" + " --- |" * len(header))
     for q in QUERIES:
         if q.kind != "selective":
             continue
         r = report["results"].get(q.name, {})
-        cells = [r.get(n, {}).get("median_ms") for n in ["floor", *LAYERS, "cohesio", "gunicorn hello"]]
+        cells = [r.get(n, {}).get("median_ms")
+                 for n in ["floor", *LAYERS, "cohesio", "gunicorn hello", "floor over HTTP"]]
         lines.append(f"| {q.name} | " + " | ".join("n/a" if v is None else f"{v:.2f}" for v in cells) + " |")
     if report.get("profile_summary"):
         prof = dict(report["profile_summary"])
@@ -602,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     # servers: cohesio (the real `cohesio serve`), a gunicorn "hello" app, rdflib-endpoint
-    print("[2/4] starting cohesio serve, gunicorn hello and rdflib-endpoint", flush=True)
+    print("[2/4] starting cohesio serve, gunicorn hello, the floor over HTTP and rdflib-endpoint", flush=True)
     store = ox.Store.read_only(str(version.store_path))
     servers: dict[str, Server] = {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("COHESIO_")}
@@ -623,6 +626,10 @@ def main(argv: list[str] | None = None) -> int:
         servers["hello"] = Server("hello", [str(GUNICORN_BIN), "--bind", f"127.0.0.1:{hport}", "--workers", "2",
                                             "--threads", "4", "--worker-class", "gthread", "--access-logfile", "-",
                                             "--chdir", str(HERE), "hello_wsgi:app"], hport, work / "hello.log")
+        fport = free_port()
+        servers["floor over HTTP"] = Server("floor over HTTP", [sys.executable, str(HERE / "floor_http.py"), "--store",
+                                                                str(version.store_path), "--port", str(fport)],
+                                            fport, work / "floor-http.log")
         run_peer = not args.skip_peer and PEER_PYTHON.exists()
         if not args.skip_peer and not run_peer:
             print(f"      no peer venv at {PEER_PYTHON}: rdflib-endpoint skipped (see the module docstring)")
@@ -632,8 +639,10 @@ def main(argv: list[str] | None = None) -> int:
         ready = servers["cohesio"].wait_ready(ask, 120)
         print(f"      cohesio ready in {ready:.1f} s", flush=True)
         servers["hello"].wait_ready("ASK {}", 30)
+        servers["floor over HTTP"].wait_ready(ask, 60)
 
-        targets = [floor_target(store), http_target("cohesio", servers["cohesio"].port, args.timeout),
+        targets = [floor_target(store), http_target("floor over HTTP", servers["floor over HTTP"].port, args.timeout),
+                   http_target("cohesio", servers["cohesio"].port, args.timeout),
                    http_target("gunicorn hello", servers["hello"].port, args.timeout)]
         if not args.skip_breakdown:
             layers, layers_close = layer_targets(store, store_dir, args)

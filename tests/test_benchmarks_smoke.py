@@ -104,3 +104,29 @@ def test_report_renders(dataset):
     }
     md = endpoint.render_markdown(report)
     assert "cohesio / floor" in md and "> 20 s" in md
+
+
+def test_the_floor_over_http_answers_what_the_store_answers(dataset, tmp_path):
+    """benchmarks/floor_http.py (pyoxigraph behind a bare HTTP server) gives the same rows as the
+    store in process, over one keep-alive connection, so its timings measure the same work."""
+    path = tmp_path / "store"
+    disk = ox.Store(str(path))
+    with open(dataset.path, "rb") as f:
+        disk.bulk_load(f, format=ox.RdfFormat.N_QUADS)
+    del disk
+    in_process = ox.Store.read_only(str(path))
+    port = endpoint.free_port()
+    server = endpoint.Server("floor over HTTP", [sys.executable, str(REPO / "benchmarks" / "floor_http.py"),
+                                                 "--store", str(path), "--port", str(port)],
+                             port, tmp_path / "floor.log")
+    try:
+        server.wait_ready(endpoint.PREFIXES + "ASK { ?s ?p ?o }", 30)
+        client = endpoint.HttpClient(port, timeout=10)
+        for q in endpoint.QUERIES:
+            text = q.text(dataset.probes)
+            floor = endpoint.rows_of(in_process.query(text, use_default_graph_as_union=True)
+                                     .serialize(format=ox.QueryResultsFormat.JSON))
+            assert endpoint.rows_of(client.post(text)) == floor > 0, q.name
+        assert client.conn is not None  # the connection was kept alive across the queries
+    finally:
+        server.stop()
