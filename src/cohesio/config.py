@@ -62,6 +62,11 @@ class Settings:
     #: fresh one, so that what one large query took is given back (serving memory stays bounded by
     #: the settings, not by the size of the graph or of the last query). 0: never replaced.
     query_process_recycle: int = 512
+    #: A /sparql query made only of triple patterns anchored on an IRI (cohesio.sparql.lookup) is
+    #: answered in the server's own thread, without the query-process hop, when the product of its
+    #: patterns' match counts is at most this; anything else runs in a killable query process.
+    #: 0: every query goes to a query process.
+    inline_lookup_budget: int = 1000
     #: Most rows (solutions or triples) a query returns; more are cut and the cut is announced.
     max_rows: int = 10000
     #: Largest query text accepted, in bytes (413 beyond).
@@ -166,7 +171,7 @@ def _validate(settings: Settings) -> Settings:
             )
     if settings.write_lock_timeout <= 0:
         raise ConfigError("write_lock_timeout doit être > 0. / write_lock_timeout must be > 0.")
-    for name in ("query_memory_limit", "query_process_recycle"):
+    for name in ("query_memory_limit", "query_process_recycle", "inline_lookup_budget"):
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name} doit être ≥ 0 (0 : sans limite). / {name} must be ≥ 0 (0: no limit).")
     if 0 < settings.query_memory_limit < 64:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import threading
 
+import pyoxigraph as ox
+
 from cohesio import versions
 from cohesio.config import Settings
+from cohesio.sparql import lookup
 from cohesio.sparql.executor import Job, Outcome, QueryPool, evaluate
 
 
@@ -38,6 +41,11 @@ class EmbeddedBackend:
                                  timeout=settings.query_timeout, nice=PUBLIC_NICENESS,
                                  overflow=settings.query_processes, **memory)
         self._graphs: list[str] | None = None
+        #: This server worker's own read-only handle on the served version, for lookups answered
+        #: in the request thread (opening one costs milliseconds; pyoxigraph reads are thread-safe).
+        self._store: tuple[str, ox.Store] | None = None
+        #: Lookups answered in the request thread (for tests and operators).
+        self.inline_answers = 0
 
     def _refresh(self) -> None:
         try:
@@ -79,7 +87,28 @@ class EmbeddedBackend:
 
     def run(self, job: Job, timeout: float | None = None) -> Outcome:
         self._refresh()
+        if job.public and self._settings.inline_lookup_budget and self._inline(job):
+            with self._lock:
+                self.inline_answers += 1
+            return evaluate(self._open_store(), job)
         return (self._public if job.public else self._pool).run(job, timeout)
+
+    def _inline(self, job: Job) -> bool:
+        """Whether ``job`` is a lookup whose work is bounded before it runs (cohesio.sparql.lookup):
+        then the query-process hop, most of the cost of a lookup, is not needed for a time bound."""
+        if job.default_graphs or job.named_graphs or not job.union_default_graph or job.substitutions:
+            return False
+        patterns = lookup.anchored_patterns(job.query)
+        return patterns is not None and lookup.within_budget(self._open_store(), patterns,
+                                                             self._settings.inline_lookup_budget)
+
+    def _open_store(self) -> ox.Store:
+        version = self._version
+        held = self._store
+        if held is None or held[0] != version.id:
+            held = (version.id, version.open_store())
+            self._store = held
+        return held[1]
 
     def run_inline(self, job: Job) -> Outcome:
         """Evaluate in this process, for the library's own trusted, bounded queries."""
