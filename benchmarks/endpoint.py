@@ -12,7 +12,9 @@ One run:
    serialiser in-process, + the query process hop, + Flask, + gunicorn/HTTP), a gunicorn "hello"
    app with the same settings, and the **floor over HTTP** (benchmarks/floor_http.py: the same
    ``Store.query`` behind the leanest HTTP server we could write, with no bound and no guard), which
-   is what any HTTP endpoint could reach on this machine;
+   is what any HTTP endpoint could reach on this machine; and the same ``cohesio serve`` with
+   ``inline_lookup_budget = 0`` (every query through a query process), to show what answering
+   lookups in the request thread changes;
 4. starts rdflib-endpoint (own venv, benchmarks/.venv-peers) on the same N-Quads and measures it;
 5. prints a table (ratios cohesio/floor and rdflib-endpoint/cohesio) and writes JSON + Markdown to
    benchmarks/results/.
@@ -378,6 +380,9 @@ def layer_targets(store: ox.Store, store_dir: Path, args) -> tuple[list[Target],
     return [Target(LAYERS[0], evaluate_make), Target(LAYERS[1], pool_make), Target(LAYERS[2], flask_make)], close
 
 
+#: cohesio with ``inline_lookup_budget = 0``: every query through a query process.
+NO_LOOKUPS = "cohesio, every query in a process"
+
 LAYERS = (
     "evaluate (query + cohesio serialiser, in-process)",
     "QueryPool.run (+ pickled job, pipe, query process)",
@@ -475,7 +480,8 @@ def render_markdown(report: dict) -> str:
                  "interleaved rounds; each layer includes the ones to its left):")
     lines.append("")
     header = ["floor"] + list(LAYERS) + ["cohesio over HTTP (gunicorn)", "gunicorn hello (HTTP alone)",
-                                         "floor over HTTP (asyncio, no bounds)"]
+                                         "floor over HTTP (asyncio, no bounds)",
+                                         "cohesio over HTTP, every query in a process (inline_lookup_budget = 0)"]
     lines.append("| query | " + " | ".join(header) + " |")
     lines.append("| --- |" + " --- |" * len(header))
     for q in QUERIES:
@@ -483,8 +489,12 @@ def render_markdown(report: dict) -> str:
             continue
         r = report["results"].get(q.name, {})
         cells = [r.get(n, {}).get("median_ms")
-                 for n in ["floor", *LAYERS, "cohesio", "gunicorn hello", "floor over HTTP"]]
+                 for n in ["floor", *LAYERS, "cohesio", "gunicorn hello", "floor over HTTP", NO_LOOKUPS]]
         lines.append(f"| {q.name} | " + " | ".join("n/a" if v is None else f"{v:.2f}" for v in cells) + " |")
+    lines.append("")
+    lines.append("A lookup (`record`: every triple pattern anchored on an IRI, few matches; cohesio.sparql.lookup) "
+                 "is answered by Flask and by the server in the request thread, without the query-process hop: "
+                 "for it, those two columns do not include the QueryPool.run column.")
     if report.get("profile_summary"):
         prof = dict(report["profile_summary"])
         n = prof.pop("samples")
@@ -622,6 +632,13 @@ def main(argv: list[str] | None = None) -> int:
         servers["cohesio"] = Server("cohesio", [str(COHESIO_BIN), "--store-dir", str(store_dir), "serve",
                                                 "--host", "127.0.0.1", "--port", str(port)],
                                     port, work / "cohesio-serve.log", cwd=work, env=env)
+        # the same server with every query in a query process: what answering lookups in the
+        # request thread (cohesio.sparql.lookup) changes, measured in the same rounds
+        nport = free_port()
+        servers[NO_LOOKUPS] = Server(NO_LOOKUPS, [str(COHESIO_BIN), "--store-dir", str(store_dir), "serve",
+                                                  "--host", "127.0.0.1", "--port", str(nport)],
+                                     nport, work / "cohesio-no-lookups.log", cwd=work,
+                                     env={**env, "COHESIO_INLINE_LOOKUP_BUDGET": "0"})
         hport = free_port()
         servers["hello"] = Server("hello", [str(GUNICORN_BIN), "--bind", f"127.0.0.1:{hport}", "--workers", "2",
                                             "--threads", "4", "--worker-class", "gthread", "--access-logfile", "-",
@@ -640,9 +657,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"      cohesio ready in {ready:.1f} s", flush=True)
         servers["hello"].wait_ready("ASK {}", 30)
         servers["floor over HTTP"].wait_ready(ask, 60)
+        servers[NO_LOOKUPS].wait_ready(ask, 120)
 
         targets = [floor_target(store), http_target("floor over HTTP", servers["floor over HTTP"].port, args.timeout),
                    http_target("cohesio", servers["cohesio"].port, args.timeout),
+                   http_target(NO_LOOKUPS, servers[NO_LOOKUPS].port, args.timeout),
                    http_target("gunicorn hello", servers["hello"].port, args.timeout)]
         if not args.skip_breakdown:
             layers, layers_close = layer_targets(store, store_dir, args)
@@ -659,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         print("[3/4] measuring (latency interleaved across targets, then throughput)", flush=True)
         for i, q in enumerate(QUERIES):
             text = queries[q.name]
-            active = [t for t in targets if q.kind == "selective" or t.name not in LAYERS]
+            active = [t for t in targets if q.kind == "selective" or t.name not in (*LAYERS, NO_LOOKUPS)]
             lat = interleaved_latency(active, text, args)
             entry = results.setdefault(q.name, {})
             entry["rows"] = {n: v["rows"] for n, v in lat.items() if "rows" in v and n != "gunicorn hello"}

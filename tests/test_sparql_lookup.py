@@ -204,3 +204,14 @@ def test_a_syntax_error_in_a_lookup_is_a_400_in_both_languages(client):
     assert response.status_code == 400
     body = response.get_data(as_text=True)
     assert "Requête SPARQL invalide" in body and "Invalid SPARQL query" in body
+
+
+def test_the_engine_writer_keeps_the_text_bound(store):
+    from cohesio.sparql.executor import Job, evaluate, evaluate_within_cap
+
+    job = Job(query=f"SELECT ?p ?o WHERE {{ {I01} ?p ?o }}", format="json", max_rows=10)
+    whole = evaluate_within_cap(store, job)
+    assert whole.body == evaluate(store, job).body and not whole.truncated and whole.rows is None
+    small = dataclasses.replace(job, max_chars=60)  # less text than the four rows hold
+    cut = evaluate_within_cap(store, small)
+    assert cut.truncated and cut.body == evaluate(store, small).body and cut.rows < 4

@@ -246,20 +246,26 @@ def _count(store: ox.Store, pattern: Pattern, cap: int) -> int:
     return int(solution["n"].value)
 
 
-def within_budget(store: ox.Store, patterns: list[Pattern], budget: int) -> bool:
-    """Whether the product of the patterns' match counts is at most ``budget``.
+def bound(store: ox.Store, patterns: list[Pattern], budget: int) -> int | None:
+    """The product of the patterns' match counts if it is at most ``budget``, else ``None``.
 
     Each count stops just past what the budget leaves, so a query about a hub costs at most about
     ``budget`` index steps here before it goes to a query process. A pattern that matches nothing
-    counts as one, so that the patterns the engine may join before it are bounded too.
+    counts as one, so that the patterns the engine may join before it are bounded too. The product
+    also bounds the number of solutions.
     """
     product = 1
     for p in patterns:
         room = budget // product  # this pattern may match at most this many
         if room < 1:
-            return False
+            return None
         count = _count(store, p, room + 1)
         if count > room:
-            return False
+            return None
         product *= max(count, 1)
-    return True
+    return product
+
+
+def within_budget(store: ox.Store, patterns: list[Pattern], budget: int) -> bool:
+    """Whether the product of the patterns' match counts is at most ``budget`` (see :func:`bound`)."""
+    return bound(store, patterns, budget) is not None

@@ -10,7 +10,7 @@ import pyoxigraph as ox
 from cohesio import versions
 from cohesio.config import Settings
 from cohesio.sparql import lookup
-from cohesio.sparql.executor import Job, Outcome, QueryPool, evaluate
+from cohesio.sparql.executor import Job, Outcome, QueryPool, evaluate, evaluate_within_cap
 
 
 #: How much lower the CPU priority of /sparql query processes is (os.nice): heavy public queries
@@ -87,20 +87,25 @@ class EmbeddedBackend:
 
     def run(self, job: Job, timeout: float | None = None) -> Outcome:
         self._refresh()
-        if job.public and self._settings.inline_lookup_budget and self._inline(job):
-            with self._lock:
-                self.inline_answers += 1
-            return evaluate(self._open_store(), job)
+        if job.public and self._settings.inline_lookup_budget:
+            bound = self._lookup_bound(job)
+            if bound is not None:
+                with self._lock:
+                    self.inline_answers += 1
+                store = self._open_store()
+                return evaluate_within_cap(store, job) if bound <= job.max_rows else evaluate(store, job)
         return (self._public if job.public else self._pool).run(job, timeout)
 
-    def _inline(self, job: Job) -> bool:
-        """Whether ``job`` is a lookup whose work is bounded before it runs (cohesio.sparql.lookup):
-        then the query-process hop, most of the cost of a lookup, is not needed for a time bound."""
+    def _lookup_bound(self, job: Job) -> int | None:
+        """If ``job`` is a lookup whose work is bounded before it runs (cohesio.sparql.lookup), that
+        bound: the query-process hop, most of the cost of a lookup, is then not needed for a time
+        bound. ``None`` for every other query."""
         if job.default_graphs or job.named_graphs or not job.union_default_graph or job.substitutions:
-            return False
+            return None
         patterns = lookup.anchored_patterns(job.query)
-        return patterns is not None and lookup.within_budget(self._open_store(), patterns,
-                                                             self._settings.inline_lookup_budget)
+        if patterns is None:
+            return None
+        return lookup.bound(self._open_store(), patterns, self._settings.inline_lookup_budget)
 
     def _open_store(self) -> ox.Store:
         version = self._version
