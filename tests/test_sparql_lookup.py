@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from cohesio.sparql.lookup import RDF_TYPE, anchored_patterns, within_budget
+from cohesio.sparql.lookup import RDF_TYPE, anchored_patterns, bound
 
 CID = "https://w3id.org/cohesio/id/"
 COH = "https://w3id.org/cohesio/ontology#"
@@ -103,23 +103,23 @@ def store(sparql_store_dir):
 
 def test_budget_counts_the_matches_and_multiplies_them(store):
     one_record = anchored_patterns(f"SELECT * {{ {I01} ?p ?o }}")  # 4 triples
-    assert within_budget(store, one_record, 4)
-    assert not within_budget(store, one_record, 3)
+    assert bound(store, one_record, 4) == 4
+    assert bound(store, one_record, 3) is None
     two = anchored_patterns(f"SELECT * {{ {I01} ?p ?o . <{CID}initiative/i02> ?q ?r }}")  # 4 × 4
-    assert within_budget(store, two, 16)
-    assert not within_budget(store, two, 15)
+    assert bound(store, two, 16) == 16
+    assert bound(store, two, 15) is None
     instances = anchored_patterns(PREFIXES + "SELECT * { ?i a coh:Initiative }")
     count = int(next(iter(store.query(f"SELECT (COUNT(*) AS ?n) {{ ?i a <{COH}Initiative> }}",
                                       use_default_graph_as_union=True)))["n"].value)
     assert count > 20
-    assert within_budget(store, instances, count)
-    assert not within_budget(store, instances, count - 1)
+    assert bound(store, instances, count) == count
+    assert bound(store, instances, count - 1) is None
 
 
 def test_a_pattern_without_match_does_not_hide_the_others(store):
     # no solution at all, but the engine may scan the class before finding that out
     patterns = anchored_patterns(PREFIXES + "SELECT * { <urn:nothing> ?p ?o . ?i a coh:Initiative }")
-    assert not within_budget(store, patterns, 10)
+    assert bound(store, patterns, 10) is None
 
 
 # ---------------------------------------------------------------- through the endpoint

@@ -56,6 +56,12 @@ class Inspection:
 MAX_NESTING = 200
 
 
+def tokens(text: str) -> list[tuple[str, str]]:
+    """The tokens of a SPARQL text as (kind, text), without spaces and comments. Kinds: string,
+    iri, var, pname, langtag, word, other (one character). Shared with cohesio.sparql.lookup."""
+    return [(m.lastgroup or "", m.group()) for m in _TOKEN.finditer(text) if m.lastgroup not in ("ws", "comment")]
+
+
 def words(text: str) -> list[str]:
     """The bare words of a SPARQL text, upper-cased, in order (keywords and a few literals)."""
     found: list[str] = []

@@ -14,7 +14,7 @@ work can be bounded *before* they run, so the server may evaluate them in its ow
 
 An anchored pattern matches at most the triples of the store that have that IRI at that place (and
 the other IRIs of the pattern), which the caller counts through the store's indexes before running
-anything (:func:`within_budget`). Whatever order the engine joins the patterns in, each partial
+anything (:func:`bound`). Whatever order the engine joins the patterns in, each partial
 solution extends through index lookups inside those counts, so the product of the counts bounds
 both the solutions and the engine's work. A query not recognised here, or over the budget, runs in
 a query process exactly as before: recognising is only ever a shortcut, never a refusal.
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from cohesio.sparql.guard import _TOKEN
+from cohesio.sparql.guard import tokens
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
@@ -49,13 +49,9 @@ class _NotALookup(Exception):
     pass
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    return [(m.lastgroup or "", m.group()) for m in _TOKEN.finditer(text) if m.lastgroup not in ("ws", "comment")]
-
-
 class _Reader:
     def __init__(self, text: str) -> None:
-        self.tokens = _tokens(text)
+        self.tokens = tokens(text)
         self.i = 0
         self.prefixes: dict[str, str] = {}
 
@@ -264,8 +260,3 @@ def bound(store: ox.Store, patterns: list[Pattern], budget: int) -> int | None:
             return None
         product *= max(count, 1)
     return product
-
-
-def within_budget(store: ox.Store, patterns: list[Pattern], budget: int) -> bool:
-    """Whether the product of the patterns' match counts is at most ``budget`` (see :func:`bound`)."""
-    return bound(store, patterns, budget) is not None
