@@ -135,8 +135,7 @@ def _write(result, job: Job, started: float) -> Outcome:
         return Outcome(body, "ASK", fmt.name, 1, False, time.perf_counter() - started)
     if isinstance(result, ox.QuerySolutions):
         variables = [v.value for v in result.variables]
-        solutions, truncated = formats.capped(iter(result), job.max_rows, job.max_chars)
-        rows = [[s[v] for v in variables] for s in solutions]
+        rows, truncated = formats.capped_rows(result, job.max_rows, job.max_chars)
         if fmt.kind != "solutions":
             fmt = formats.SOLUTION_FORMATS[0]
         body = formats.write_solutions(fmt, variables, rows)
