@@ -563,3 +563,18 @@ def test_heavy_queries_filling_every_process_starve_neither_pages_nor_light_quer
     assert light_seconds < 3, light_seconds  # an extra process is started, not a wait for the heavy ones
     assert internal_seconds < 1.5, internal_seconds
     assert finished == [503] * sparql_settings.query_processes
+
+
+@pytest.mark.parametrize("max_chars", [60, 300, 1500, 10**6])
+def test_the_text_bound_cuts_every_result_format_at_the_same_row(sparql_store_dir, max_chars):
+    """JSON is written by its own single-pass writer (formats.capped_json), the other formats from
+    formats.capped_rows: both must count a row's text alike, so a cut result has the same rows."""
+    from cohesio import versions
+    from cohesio.sparql.executor import Job, evaluate
+
+    store = versions.current(sparql_store_dir).open_store()
+    query = "SELECT ?s ?l WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l }"
+    outcomes = {fmt: evaluate(store, Job(query=query, format=fmt, max_rows=1000, max_chars=max_chars))
+                for fmt in ("json", "xml", "csv", "tsv")}
+    assert len({(o.rows, o.truncated) for o in outcomes.values()}) == 1, outcomes
+    assert outcomes["json"].truncated == (max_chars < 10**6)

@@ -135,9 +135,12 @@ def _write(result, job: Job, started: float) -> Outcome:
         return Outcome(body, "ASK", fmt.name, 1, False, time.perf_counter() - started)
     if isinstance(result, ox.QuerySolutions):
         variables = [v.value for v in result.variables]
-        rows, truncated = formats.capped_rows(result, job.max_rows, job.max_chars)
         if fmt.kind != "solutions":
             fmt = formats.SOLUTION_FORMATS[0]
+        if fmt.name == "json":
+            body, count, truncated = formats.capped_json(result, variables, job.max_rows, job.max_chars)
+            return Outcome(body, "SELECT", fmt.name, count, truncated, time.perf_counter() - started)
+        rows, truncated = formats.capped_rows(result, job.max_rows, job.max_chars)
         body = formats.write_solutions(fmt, variables, rows)
         return Outcome(body, "SELECT", fmt.name, len(rows), truncated, time.perf_counter() - started)
     triples, truncated = formats.capped(iter(result), job.max_rows, job.max_chars)

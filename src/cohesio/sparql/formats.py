@@ -191,6 +191,34 @@ def capped_rows(solutions: Iterable[ox.QuerySolution], limit: int, max_chars: in
     return rows, False
 
 
+def capped_json(solutions: Iterable[ox.QuerySolution], variables: list[str], limit: int,
+                max_chars: int = MAX_RESULT_CHARS) -> tuple[bytes, int, bool]:
+    """SPARQL JSON of at most ``limit`` solutions and ``max_chars`` of text, counted as
+    :func:`capped_rows` counts them: the body, its rows, and whether the result was cut. Each term
+    is read once for both (JSON is what clients ask for most; the other formats go through
+    :func:`capped_rows` and :func:`write_solutions`)."""
+    bindings: list[dict] = []
+    chars = 0
+    truncated = False
+    for solution in solutions:
+        if len(bindings) == limit:
+            truncated = True
+            break
+        binding = {}
+        for name, term in zip(variables, solution):
+            if term is None:
+                continue
+            value = binding[name] = _term_json(term)
+            chars += _term_chars(term) if value["type"] == "triple" else len(value["value"]) + 8
+        if chars > max_chars:
+            truncated = True
+            break
+        bindings.append(binding)
+    body = json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}},
+                      ensure_ascii=False, separators=(",", ":")).encode()
+    return body, len(bindings), truncated
+
+
 def capped(items: Iterator, limit: int, max_chars: int = MAX_RESULT_CHARS) -> tuple[list, bool]:
     """At most ``limit`` items carrying at most ``max_chars`` of text, and whether more were there.
 
