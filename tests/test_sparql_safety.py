@@ -186,6 +186,10 @@ SERVICE_QUERIES = {
     "less-than then quote": "SELECT * WHERE { ?s ?p ?o FILTER(?o<'x>') SERVICE <{url}> { ?s ?p ?o } } # '",
     # A local-name escape (ex:a\') read by a naive lexer as the opening of a string.
     "pname escape": "PREFIX ex: <http://e/> SELECT * WHERE { BIND(ex:a\\'b AS ?z) SERVICE <{url}> { ?s ?p ?o } # '\n}",
+    # A carriage return ends a comment for the engine (and the SPARQL grammar), not only a line feed.
+    "comment ended by a carriage return": "SELECT * WHERE { ?s ?p ?o . #\rSERVICE <{url}> { ?s ?p ?o }\n}",
+    # An IRI with a \u escape, read by a naive lexer as '<' then a string that runs past SERVICE.
+    "escape in an IRI": "SELECT * WHERE { ?s ?p ?o FILTER(?o != <urn:x'\\u0041>) SERVICE <{url}> { ?s ?p ?o } } #'",
 }
 
 

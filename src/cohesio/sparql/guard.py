@@ -12,13 +12,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Order matters: long strings before short ones, IRIs before the '<' operator.
+# Order matters: long strings before short ones, IRIs before the '<' operator. As in the SPARQL
+# grammar (and pyoxigraph), a comment ends at a carriage return as well as at a line feed, and an
+# IRI may hold \u / \U escapes: read otherwise, "#\rSERVICE <…>" or "<urn:x'\u0041>" would hide
+# from this lexer what the engine runs.
 _TOKEN = re.compile(
     r"""
       (?P<ws>\s+)
-    | (?P<comment>\#[^\n]*)
+    | (?P<comment>\#[^\r\n]*)
     | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
     | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
     | (?P<pname>(?:[A-Za-z\u00C0-\uFFFF][\w.\-\u00B7\u00C0-\uFFFF]*)?:(?:[\w\-.:%\\\u00B7\u00C0-\uFFFF]*[\w\-:%\u00B7\u00C0-\uFFFF])?)
     | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
