@@ -94,17 +94,41 @@ def evaluate_within_cap(store: ox.Store, job: Job) -> Outcome:
     """Evaluate a job whose solutions are known, before it runs, to be at most ``job.max_rows``
     (a lookup counted by :mod:`cohesio.sparql.lookup`): the engine's own writer can then write the
     whole result, which costs about half of cohesio's capped writer on a small answer. The text
-    bound still holds: a result past ``max_chars`` is evaluated again through the capped writer.
+    bound still holds: the engine's writer is stopped past ``max_chars`` bytes and the job
+    evaluated again through the capped writer.
     ``rows`` is then not counted (``None``)."""
     started = time.perf_counter()
     result = _query(store, job)
     native = _ENGINE_WRITERS.get(job.format)
     if native is None or not isinstance(result, ox.QuerySolutions):
         return _write(result, job, started)
-    body = result.serialize(format=native)
-    if len(body) > job.max_chars:
+    out = _BoundedOutput(job.max_chars)
+    try:
+        result.serialize(out, format=native)
+    except _BoundedOutput.Full:  # wider rows than the count foresaw: the capped writer cuts them
         return evaluate(store, job)
-    return Outcome(body, "SELECT", job.format, None, False, time.perf_counter() - started)
+    return Outcome(b"".join(out.parts), "SELECT", job.format, None, False, time.perf_counter() - started)
+
+
+class _BoundedOutput:
+    """A file for pyoxigraph's writer that stops it (by raising) once past ``limit`` bytes, so a
+    result of few rows but wide ones is never written whole."""
+
+    class Full(Exception):
+        pass
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.size, self.parts = limit, 0, []
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise self.Full()
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
 
 
 def _query(store: ox.Store, job: Job):

@@ -7,9 +7,10 @@ of the cost of a lookup of a few triples (docs/performance.md). This module find
 work can be bounded *before* they run, so the server may evaluate them in its own thread:
 
 - the query is a ``SELECT`` (``*`` or variables, ``DISTINCT`` allowed), ``ASK`` or ``CONSTRUCT``
-  whose pattern is a single group of triple patterns, with ``FILTER`` expressions that hold no
-  pattern (no ``EXISTS``), and ``LIMIT`` / ``OFFSET``. Nothing that sorts, groups, aggregates,
-  follows property paths, nests queries, names graphs or datasets, or calls outside;
+  whose pattern is a single group of at most MAX_PATTERNS triple patterns, with ``FILTER``
+  expressions that hold no pattern and call only cheap tests (FILTER_WORDS), and ``LIMIT`` /
+  ``OFFSET``, in at most MAX_TEXT characters. Nothing that sorts, groups, aggregates, follows
+  property paths, nests queries, names graphs or datasets, or calls outside;
 - every triple pattern is **anchored**: its subject or its object is an IRI.
 
 An anchored pattern matches at most the triples of the store that have that IRI at that place (and
@@ -30,6 +31,17 @@ import pyoxigraph as ox
 from cohesio.sparql.guard import tokens
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+#: Longest lookup text and most patterns: the counts bound the solutions, not the engine's planning,
+#: which grows about as the fourth power of the patterns (250 patterns on one IRI: 18 s).
+MAX_TEXT = 4096
+MAX_PATTERNS = 16
+#: What a FILTER of a lookup may call: tests and comparisons whose cost is linear in their
+#: arguments and whose results do not grow (nested REPLACE or CONCAT can ask for gigabytes).
+FILTER_WORDS = frozenset({
+    "LANG", "LANGMATCHES", "STR", "DATATYPE", "BOUND", "ISIRI", "ISURI", "ISLITERAL", "ISBLANK",
+    "ISNUMERIC", "STRSTARTS", "STRENDS", "CONTAINS", "REGEX", "IN", "NOT", "SAMETERM", "LCASE",
+    "UCASE", "STRLEN", "TRUE", "FALSE",
+})
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _DIGITS = frozenset("0123456789")
 #: A prefixed name's escaped characters (PN_LOCAL_ESC), which stand for themselves in the IRI.
@@ -132,16 +144,19 @@ class _Reader:
             self.prefixes[name[:-1]] = self.expect("iri")[1:-1]
 
     def filter(self) -> None:
-        """``FILTER`` then one bracketed expression (or a function call) with no pattern inside."""
+        """``FILTER`` then one bracketed expression (or a call of a function of FILTER_WORDS), with
+        no pattern inside and nothing but FILTER_WORDS as words."""
         self.take()
-        if self.peek()[0] in ("word", "pname", "iri"):  # FILTER regex(...), FILTER ex:f(...)
-            self.take()
+        if self.peek()[0] == "word":  # FILTER regex(...)
+            if self.take()[1].upper() not in FILTER_WORDS:
+                raise _NotALookup()
         self.expect("other", "(")
         depth = 1
         while depth:
             kind, value = self.take()
-            if kind == "end" or (kind == "other" and value in "{}\\") or (kind == "word" and value.upper() in (
-                    "EXISTS", "SELECT", "SERVICE")):
+            if kind in ("end", "pname") or (kind == "other" and value in "{}\\") or (
+                    kind == "word" and value.upper() not in FILTER_WORDS):
+                # a prefixed name may be a function of any cost (or an extension): not in a lookup
                 raise _NotALookup()
             if kind == "iri":
                 # Inside an expression the lexer cannot tell "<" (less than) from an IRI's start:
@@ -225,10 +240,15 @@ class _Reader:
 
 def anchored_patterns(text: str) -> list[Pattern] | None:
     """The triple patterns of ``text`` if it is a lookup (module docstring), else ``None``."""
+    if len(text) > MAX_TEXT or "\\u" in text or "\\U" in text:
+        # \u escapes are read by the engine inside IRIs and strings; refusing them all keeps this
+        # reader's view of the text the engine's without decoding them here
+        return None
     try:
-        return _Reader(text).query()
+        patterns = _Reader(text).query()
     except (_NotALookup, IndexError):
         return None
+    return patterns if len(patterns) <= MAX_PATTERNS else None
 
 
 def _count(store: ox.Store, pattern: Pattern, cap: int) -> int:
