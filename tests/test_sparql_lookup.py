@@ -23,7 +23,7 @@ I01 = f"<{CID}initiative/i01>"
     PREFIXES + f"ASK {{ {I01} a coh:Initiative }}",
     PREFIXES + f"CONSTRUCT {{ {I01} rdfs:label ?l }} WHERE {{ {I01} rdfs:label ?l FILTER(lang(?l) = \"fr\") }}",
     PREFIXES + f"CONSTRUCT WHERE {{ {I01} ?p ?o }}",
-    PREFIXES + f"SELECT ?l {{ {I01} rdfs:label ?l ; coh:commune ?c , ?d . FILTER regex(?l, \"caf\", \"i\") }}",
+    PREFIXES + f"SELECT ?l {{ {I01} rdfs:label ?l ; coh:commune ?c , ?d . FILTER contains(?l, \"caf\") }}",
     PREFIXES + f'SELECT ?p {{ {I01} ?p "Café des âges"@fr . {I01} ?p "1"^^<http://www.w3.org/2001/XMLSchema#integer> }}',
     # comments and strings may hold anything
     f"# ORDER BY {{ OPTIONAL }}\nSELECT ?o WHERE {{ {I01} ?p ?o FILTER(?o != \"}} ORDER BY ?x {{\") }}",
@@ -79,6 +79,9 @@ def test_lookups_are_recognised(query):
     f'ASK {{ {I01} ?p ?o FILTER(STRLEN(REPLACE(REPLACE("a", "a", "aaaaaaaaaa"), "a", "aaaaaaaaaa")) > 0) }}',
     f'ASK {{ {I01} ?p ?o FILTER(STRLEN(CONCAT(STR(?o), STR(?o))) > 0) }}',
     f'SELECT * {{ {I01} ?p ?o FILTER(SHA512(STR(?o)) != "") }}',
+    # the engine compiles a REGEX again for every solution: \w{{50}} costs 3 ms each time
+    f'SELECT * {{ {I01} ?p ?o FILTER(REGEX(STR(?o), "\\\\w{{50}}")) }}',
+    f'SELECT * {{ {I01} ?p ?o FILTER regex(STR(?o), "a") }}',
     PREFIXES + f"SELECT * {{ {I01} ?p ?o FILTER(coh:f(?o)) }}",
     PREFIXES + f"SELECT * {{ {I01} ?p ?o FILTER coh:f(?o) }}",
     # planning grows with the patterns, whatever they match
@@ -100,8 +103,8 @@ def test_lookups_may_test_their_values_cheaply_and_have_a_few_patterns():
 def test_escaped_prefixed_names_are_read_as_the_engine_reads_them():
     patterns = anchored_patterns(PREFIXES + "SELECT * { ?i coh:commune cid:a\\.b\\-c }")
     assert patterns[0].object.value == f"{CID}a.b-c"
-    # an escape the guard's lexer does not keep in the name: not recognised, so a process answers
-    assert anchored_patterns(PREFIXES + "SELECT * { ?i coh:commune cid:commune\\/42218 }") is None
+    patterns = anchored_patterns(PREFIXES + "SELECT * { ?i coh:commune cid:commune\\/42218 }")
+    assert patterns[0].object.value == f"{CID}commune/42218"
 
 
 def test_patterns_name_the_iris_and_nothing_else():

@@ -190,6 +190,14 @@ SERVICE_QUERIES = {
     "comment ended by a carriage return": "SELECT * WHERE { ?s ?p ?o . #\rSERVICE <{url}> { ?s ?p ?o }\n}",
     # An IRI with a \u escape, read by a naive lexer as '<' then a string that runs past SERVICE.
     "escape in an IRI": "SELECT * WHERE { ?s ?p ?o FILTER(?o != <urn:x'\\u0041>) SERVICE <{url}> { ?s ?p ?o } } #'",
+    # Found by the second review: each hides SERVICE from the lexer and from rdflib (the second
+    # opinion) at once, by a carriage return in a comment, a local-name escape, or a \u escape
+    # that rdflib expands inside a comment and the engine does not.
+    "carriage return and less-than": "SELECT * WHERE { #\rFILTER(!(1<2))SERVICE#>\r<{url}> { ?a ?b ?c }\n}",
+    "carriage return and pname escape": ("PREFIX e: <urn:>\nSELECT * WHERE { ?s ?p ?o #\rOPTIONAL { ?s ?p e:a\\'b } "
+                                         "SERVICE <{url}> { ?a ?b ?c } FILTER('x')\n}"),
+    "escape in a comment": ('SELECT * WHERE { ?s ?p #\\u000A"""\n?o FILTER(!(?o<?o))SERVICE#>\n<{url}> '
+                            '{ ?a ?b ?c }\n#"""\n}'),
 }
 
 
