@@ -590,3 +590,19 @@ def test_the_text_bound_cuts_every_result_format_at_the_same_row(sparql_store_di
                 for fmt in ("json", "xml", "csv", "tsv")}
     assert len({(o.rows, o.truncated) for o in outcomes.values()}) == 1, outcomes
     assert outcomes["json"].truncated == (max_chars < 10**6)
+
+
+def test_a_service_that_slipped_past_the_guard_still_makes_no_connection(sparql_store_dir, listener):
+    """The second wall: query processes live in a network namespace of their own, so even a SERVICE
+    handed straight to one (as if the guard had been fooled) cannot reach the listener."""
+    from cohesio import versions
+    from cohesio.sparql.executor import Job, QueryPool
+
+    pool = QueryPool(versions.current(sparql_store_dir).store_path, size=1, timeout=10)
+    try:
+        with pytest.raises(RuntimeError, match="unreachable"):
+            pool.run(Job(query=f"SELECT * WHERE {{ SERVICE <{listener.url}> {{ ?s ?p ?o }} }}", format="json"))
+        assert b"true" in pool.run(Job(query="ASK { ?s ?p ?o }", format="json")).body  # queries still run
+    finally:
+        pool.close()
+    listener.assert_untouched()

@@ -192,6 +192,26 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
+def _without_network() -> bool:
+    """Move this process into a network namespace of its own, where no interface is up, so that the
+    engine cannot open a connection whatever it is asked (``SERVICE``, ``FROM`` of a remote IRI).
+
+    The guard refuses such queries before they get here; this is the second wall, for a query that
+    would slip past it (two reviews found lexer tricks that did). Linux only; an unprivileged user
+    namespace is tried first, then the network namespace alone (root). Where neither is allowed
+    (some containers), nothing changes and the guard is the only wall. Must run before the process
+    starts threads (the store opens its own).
+    """
+    try:
+        import ctypes
+
+        unshare = ctypes.CDLL(None, use_errno=True).unshare
+    except (OSError, AttributeError):
+        return False
+    clone_newuser, clone_newnet = 0x10000000, 0x40000000
+    return unshare(clone_newuser | clone_newnet) == 0 or unshare(clone_newnet) == 0
+
+
 def _limit_heap(mib: int) -> None:
     """Bound the memory this process may allocate (RLIMIT_DATA: heap and private mappings, not the
     store's files). A query that needs more fails its allocation and the process ends: the server
@@ -223,6 +243,7 @@ def _worker_main(store_path: str, conn: Connection, parent: int | None = None, n
                  memory_limit_mib: int = 0) -> None:
     if parent is not None:
         _die_with_parent(parent)
+    _without_network()
     if nice:
         os.nice(nice)  # a heavy public query yields the CPU to pages and API calls
     _limit_heap(memory_limit_mib)
